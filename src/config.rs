@@ -1,0 +1,793 @@
+//! The TOML configuration (SPEC §9): structs with their defaults, loading, and
+//! validation with errors that name the file, line and key. Owns nothing at
+//! run time: every other module receives an already validated `Config`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub company: CompanyConfig,
+    #[serde(default)]
+    pub ledger: LedgerConfig,
+    #[serde(default)]
+    pub scoring: ScoringConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+    #[serde(default, rename = "manager")]
+    pub managers: Vec<ManagerConfig>,
+    #[serde(default, rename = "calendar")]
+    pub calendars: Vec<CalendarConfig>,
+    #[serde(default, rename = "crm")]
+    pub crms: Vec<CrmConfig>,
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<OverrideConfig>,
+    #[serde(default)]
+    pub email: Option<EmailConfig>,
+    /// The folder holding the config file; relative paths are resolved
+    /// against it. Not part of the file.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The config file's path, for messages. Not part of the file.
+    #[serde(skip)]
+    pub source_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyConfig {
+    /// Shown in emails and reports.
+    pub name: String,
+    /// Internal mail domains: attendees on them are colleagues, never clients.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// IANA zone in which months begin and schedules run.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// `ru` or `en`: language of emails and reports.
+    #[serde(default = "default_language")]
+    pub language: Language,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Ru,
+    En,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_language() -> Language {
+    Language::Ru
+}
+
+impl CompanyConfig {
+    /// The company's zone. Validation guarantees it parses.
+    pub fn tz(&self) -> Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// SQLite file holding synced data, meetings and ledger entries.
+    #[serde(default = "default_ledger_path")]
+    pub path: PathBuf,
+}
+
+fn default_ledger_path() -> PathBuf {
+    "ledger.db".into()
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            path: default_ledger_path(),
+        }
+    }
+}
+
+/// How meetings are credited when several managers took part (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CreditPolicy {
+    #[default]
+    Owner,
+    Organizer,
+    Each,
+}
+
+/// Weight of each meeting kind in the plan (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weights {
+    #[serde(default = "one")]
+    pub in_person: f64,
+    #[serde(default = "half")]
+    pub online: f64,
+    #[serde(default = "half")]
+    pub exhibition: f64,
+    #[serde(default)]
+    pub call: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn half() -> f64 {
+    0.5
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            in_person: 1.0,
+            online: 0.5,
+            exhibition: 0.5,
+            call: 0.0,
+        }
+    }
+}
+
+impl Weights {
+    pub fn of(&self, kind: crate::model::MeetingKind) -> f64 {
+        use crate::model::MeetingKind::*;
+        match kind {
+            InPerson => self.in_person,
+            Online => self.online,
+            Exhibition => self.exhibition,
+            Call => self.call,
+        }
+    }
+}
+
+/// Classification and scoring parameters (SPEC §4–5). Every key optional.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    /// Days after a new client's meeting in which a first order counts.
+    pub first_order_days: i64,
+    /// Days after a new client's meeting in which a repeat order counts.
+    pub repeat_days: i64,
+    /// Days before and after an existing client's meeting compared for volume.
+    pub retention_days: i64,
+    /// Share of the previous volume that counts as retained.
+    pub retention_ratio: f64,
+    /// A key account is covered when met within this many days.
+    pub cadence_days: i64,
+    /// Shorter events are `too_short`.
+    pub min_minutes: i64,
+    /// Longer events are `too_long`.
+    pub max_hours: f64,
+    /// Events of one client starting within this many minutes are one meeting.
+    pub dedupe_minutes: i64,
+    pub credit: CreditPolicy,
+    /// Rule 3 of client matching: client names in titles.
+    pub match_titles: bool,
+    pub weights: Weights,
+    /// Case-insensitive substrings of titles that are never meetings.
+    pub excluded_titles: Vec<String>,
+    /// Title word stems that make a meeting an `exhibition`.
+    pub exhibition_keywords: Vec<String>,
+    /// Title word stems that make a meeting a `call`.
+    pub call_keywords: Vec<String>,
+    /// Public mailbox domains: never a client's domain; prospects on them are
+    /// keyed by full email.
+    pub public_domains: Vec<String>,
+    /// Legal forms dropped from client names before title matching.
+    pub legal_forms: Vec<String>,
+    /// Key accounts by rule: the top N clients by trailing 12-month revenue
+    /// (in addition to the CRM flag). Absent: CRM flag only.
+    pub key_accounts_top: Option<usize>,
+    /// Money for meeting the plan (× min(1, fulfilment)); absent: no money column.
+    pub meetings_bonus: Option<f64>,
+    /// Money for quality (× mean score); absent: no money column.
+    pub quality_bonus: Option<f64>,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            first_order_days: 60,
+            repeat_days: 180,
+            retention_days: 90,
+            retention_ratio: 0.8,
+            cadence_days: 90,
+            min_minutes: 15,
+            max_hours: 10.0,
+            dedupe_minutes: 15,
+            credit: CreditPolicy::Owner,
+            match_titles: true,
+            weights: Weights::default(),
+            excluded_titles: strings(&[
+                "lunch",
+                "обед",
+                "отпуск",
+                "vacation",
+                "day off",
+                "выходной",
+                "больничный",
+                "sick leave",
+            ]),
+            exhibition_keywords: strings(&[
+                "exhibition",
+                "expo",
+                "forum",
+                "conference",
+                "выставк",
+                "форум",
+                "конференц",
+                "ярмарк",
+            ]),
+            call_keywords: strings(&["call", "phone", "звонок", "звонк", "созвон", "телефон"]),
+            public_domains: strings(DEFAULT_PUBLIC_DOMAINS),
+            legal_forms: strings(DEFAULT_LEGAL_FORMS),
+            key_accounts_top: None,
+            meetings_bonus: None,
+            quality_bonus: None,
+        }
+    }
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// Free mailbox providers (SPEC §4 rule 2), the Russian ones first because
+/// our users' clients use them most.
+pub const DEFAULT_PUBLIC_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "ya.ru",
+    "bk.ru",
+    "list.ru",
+    "inbox.ru",
+    "internet.ru",
+    "rambler.ru",
+    "lenta.ru",
+    "autorambler.ru",
+    "myrambler.ru",
+    "ro.ru",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "yahoo.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.de",
+    "gmx.com",
+    "web.de",
+    "zoho.com",
+    "qip.ru",
+    "ukr.net",
+    "tut.by",
+];
+
+/// Legal forms ignored in client names (SPEC §4 rule 3).
+pub const DEFAULT_LEGAL_FORMS: &[&str] = &[
+    "ООО", "ОАО", "ЗАО", "АО", "ПАО", "НАО", "ИП", "ТОО", "ГК", "LLC", "Inc", "Ltd", "GmbH",
+    "Corp", "Co", "AG", "SA", "BV", "PLC", "LLP", "JSC", "OOO",
+];
+
+/// Sync window and expansion limits (SPEC §3).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    /// How far back occurrences are kept.
+    pub days_back: i64,
+    /// How far ahead occurrences are kept.
+    pub days_ahead: i64,
+    /// Per-series cap on expanded instances; hitting it is reported.
+    pub max_instances: usize,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            days_back: 400,
+            days_ahead: 30,
+            max_instances: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagerConfig {
+    pub id: String,
+    pub name: String,
+    /// The manager's own address: identifies them as organizer/attendee.
+    pub email: String,
+    /// Other addresses of the same person (aliases).
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub plan: Plan,
+    /// The manager's user id(s) in the CRM, to map orders and assignments.
+    #[serde(default)]
+    pub crm_user: Vec<String>,
+}
+
+impl ManagerConfig {
+    /// All lower-case addresses of this manager.
+    pub fn addresses(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(&self.email)
+            .chain(self.emails.iter())
+            .map(|e| e.trim().to_lowercase())
+    }
+}
+
+/// Weighted meetings per month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    #[serde(default)]
+    pub new: f64,
+    #[serde(default)]
+    pub existing: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalendarKind {
+    IcsFile,
+    IcsUrl,
+    Caldav,
+    Google,
+    Microsoft,
+}
+
+/// A secret given by reference, never inline (SPEC §9).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+pub enum SecretRef {
+    File(PathBuf),
+    Env(String),
+    Credential(String),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    pub id: String,
+    /// Owner; omitted for org-wide sources.
+    pub manager: Option<String>,
+    pub kind: CalendarKind,
+    /// `ics_file`: a file or a folder of .ics files.
+    pub path: Option<PathBuf>,
+    /// `ics_url`, `caldav`: the address.
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrmKind {
+    Csv,
+    Jsonl,
+    Rest,
+    Retailcrm,
+    Amocrm,
+    Bitrix24,
+    Hubspot,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmConfig {
+    pub id: String,
+    pub kind: CrmKind,
+    /// `csv`/`jsonl`: clients file.
+    pub clients: Option<PathBuf>,
+    /// `csv`/`jsonl`: orders file.
+    pub orders: Option<PathBuf>,
+}
+
+/// An administrator's correction of one event, with who and why (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideConfig {
+    pub calendar: String,
+    pub uid: String,
+    /// RFC 3339 instance start, for one instance of a series.
+    pub recurrence_id: Option<String>,
+    /// Force: not a meeting.
+    #[serde(default)]
+    pub exclude: bool,
+    /// Force: this client.
+    pub client: Option<String>,
+    pub by: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub from: String,
+    #[serde(default)]
+    pub head: Vec<String>,
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    pub folder: Option<PathBuf>,
+    pub smtp: Option<SmtpConfig>,
+}
+
+fn default_schedule() -> String {
+    "0 0 7 * * Mon-Fri".into()
+}
+fn default_transport() -> String {
+    "file".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default = "default_tls")]
+    pub tls: String,
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_tls() -> String {
+    "starttls".into()
+}
+
+/// A configuration error a user can act on: it names the file, the line and
+/// the key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// All problems found in one file, reported together.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Resolves a path from the config against the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    pub fn tz(&self) -> Tz {
+        self.company.tz()
+    }
+
+    pub fn manager(&self, id: &str) -> Option<&ManagerConfig> {
+        self.managers.iter().find(|m| m.id == id)
+    }
+
+    pub fn calendar(&self, id: &str) -> Option<&CalendarConfig> {
+        self.calendars.iter().find(|c| c.id == id)
+    }
+
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_path_buf(),
+                line: None,
+                key: None,
+                message: format!("cannot read the config file: {e}"),
+            }])
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` names the file in errors and
+    /// anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| line_of(text, span.start));
+            let key = unknown_key_in(e.message()).or_else(|| {
+                e.span()
+                    .and_then(|span| key_at(text, span.start))
+                    .map(|k| k.to_string())
+            });
+            ConfigErrors(vec![ConfigError {
+                file: path.to_path_buf(),
+                line,
+                key,
+                message: e.message().trim().to_string(),
+            }])
+        })?;
+        config.source_path = path.to_path_buf();
+        config.base_dir = path
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        let problems = config.validate();
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            let locator = KeyLocator::new(text);
+            Err(ConfigErrors(
+                problems
+                    .into_iter()
+                    .map(|(key, message)| ConfigError {
+                        file: path.to_path_buf(),
+                        line: locator.line_of(&key),
+                        key: Some(key),
+                        message,
+                    })
+                    .collect(),
+            ))
+        }
+    }
+
+    /// Semantic checks serde cannot express. Each problem is a key path
+    /// (`calendar[1].manager`) and a message.
+    fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        if self.company.timezone.parse::<Tz>().is_err() {
+            problems.push((
+                "company.timezone".to_string(),
+                format!(
+                    "`{}` is not an IANA time zone (e.g. \"Europe/Moscow\")",
+                    self.company.timezone
+                ),
+            ));
+        }
+        let s = &self.scoring;
+        for (key, value) in [
+            ("first_order_days", s.first_order_days),
+            ("repeat_days", s.repeat_days),
+            ("retention_days", s.retention_days),
+            ("cadence_days", s.cadence_days),
+        ] {
+            if value <= 0 {
+                problems.push((format!("scoring.{key}"), "must be a positive number of days".into()));
+            }
+        }
+        if s.repeat_days < s.first_order_days {
+            problems.push((
+                "scoring.repeat_days".into(),
+                "must not be shorter than first_order_days".into(),
+            ));
+        }
+        if !(s.retention_ratio >= 0.0) {
+            problems.push(("scoring.retention_ratio".into(), "must be 0 or more".into()));
+        }
+        if s.min_minutes < 0 || s.dedupe_minutes < 0 {
+            problems.push(("scoring.min_minutes".into(), "must not be negative".into()));
+        }
+        if !(s.max_hours > 0.0) {
+            problems.push(("scoring.max_hours".into(), "must be positive".into()));
+        }
+        if self.sync.days_back < 0 || self.sync.days_ahead < 0 {
+            problems.push(("sync.days_back".into(), "must not be negative".into()));
+        }
+        if self.sync.max_instances == 0 {
+            problems.push(("sync.max_instances".into(), "must be at least 1".into()));
+        }
+
+        let mut manager_ids = HashSet::new();
+        for (i, m) in self.managers.iter().enumerate() {
+            if m.id.trim().is_empty() {
+                problems.push((format!("manager[{i}].id"), "must not be empty".into()));
+            }
+            if !manager_ids.insert(m.id.as_str()) {
+                problems.push((format!("manager[{i}].id"), format!("duplicate manager id `{}`", m.id)));
+            }
+            if !m.email.contains('@') {
+                problems.push((format!("manager[{i}].email"), format!("`{}` is not an email address", m.email)));
+            }
+            if m.plan.new < 0.0 || m.plan.existing < 0.0 {
+                problems.push((format!("manager[{i}].plan"), "must not be negative".into()));
+            }
+        }
+
+        let mut calendar_ids = HashSet::new();
+        for (i, c) in self.calendars.iter().enumerate() {
+            if !calendar_ids.insert(c.id.as_str()) {
+                problems.push((format!("calendar[{i}].id"), format!("duplicate calendar id `{}`", c.id)));
+            }
+            if let Some(manager) = &c.manager {
+                if !manager_ids.contains(manager.as_str()) {
+                    problems.push((
+                        format!("calendar[{i}].manager"),
+                        format!("no [[manager]] has id `{manager}`"),
+                    ));
+                }
+            }
+            match c.kind {
+                CalendarKind::IcsFile => match &c.path {
+                    None => problems.push((format!("calendar[{i}].path"), "required for kind = \"ics_file\"".into())),
+                    Some(p) if !self.resolve(p).exists() => problems.push((
+                        format!("calendar[{i}].path"),
+                        format!("`{}` does not exist", self.resolve(p).display()),
+                    )),
+                    _ => {}
+                },
+                CalendarKind::IcsUrl | CalendarKind::Caldav => {
+                    if c.url.is_none() {
+                        problems.push((format!("calendar[{i}].url"), "required for this kind".into()));
+                    }
+                }
+                CalendarKind::Google | CalendarKind::Microsoft => {}
+            }
+            if c.kind != CalendarKind::IcsFile && c.path.is_some() {
+                problems.push((format!("calendar[{i}].path"), "only for kind = \"ics_file\"".into()));
+            }
+        }
+
+        let mut crm_ids = HashSet::new();
+        for (i, c) in self.crms.iter().enumerate() {
+            if !crm_ids.insert(c.id.as_str()) {
+                problems.push((format!("crm[{i}].id"), format!("duplicate crm id `{}`", c.id)));
+            }
+            if matches!(c.kind, CrmKind::Csv | CrmKind::Jsonl) {
+                for (key, value) in [("clients", &c.clients), ("orders", &c.orders)] {
+                    match value {
+                        None => problems.push((format!("crm[{i}].{key}"), "required for file CRMs".into())),
+                        Some(p) if !self.resolve(p).exists() => problems.push((
+                            format!("crm[{i}].{key}"),
+                            format!("`{}` does not exist", self.resolve(p).display()),
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        for (i, o) in self.overrides.iter().enumerate() {
+            if !calendar_ids.contains(o.calendar.as_str()) {
+                problems.push((format!("override[{i}].calendar"), format!("no [[calendar]] has id `{}`", o.calendar)));
+            }
+            if let Some(r) = &o.recurrence_id {
+                if chrono::DateTime::parse_from_rfc3339(r).is_err() {
+                    problems.push((format!("override[{i}].recurrence_id"), "must be an RFC 3339 instant".into()));
+                }
+            }
+            if o.exclude == o.client.is_some() {
+                problems.push((
+                    format!("override[{i}]"),
+                    "set exactly one of `exclude = true` or `client = \"ID\"`".into(),
+                ));
+            }
+        }
+        problems
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// The key written at a byte offset (`key = …`), if the offset is on one.
+fn key_at(text: &str, offset: usize) -> Option<&str> {
+    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[')).then_some(key)
+}
+
+/// serde's "unknown field `x`, expected …" names the key.
+fn unknown_key_in(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// Finds the line of a key path such as `calendar[1].manager` in the
+/// original text, through toml_edit's spans.
+struct KeyLocator<'a> {
+    text: &'a str,
+    doc: Option<toml_edit::Document<&'a str>>,
+}
+
+impl<'a> KeyLocator<'a> {
+    fn new(text: &'a str) -> Self {
+        KeyLocator {
+            text,
+            doc: toml_edit::Document::parse(text).ok(),
+        }
+    }
+
+    fn line_of(&self, path: &str) -> Option<usize> {
+        let doc = self.doc.as_ref()?;
+        let segments: Vec<&str> = path.split('.').collect();
+        locate(doc.as_table(), &segments).map(|span| line_of(self.text, span.start))
+    }
+}
+
+/// The span of the deepest part of `segments` that exists under `table`.
+fn locate(table: &dyn toml_edit::TableLike, segments: &[&str]) -> Option<std::ops::Range<usize>> {
+    let (segment, rest) = segments.split_first()?;
+    let (name, index) = match segment.split_once('[') {
+        Some((name, i)) => (name, i.trim_end_matches(']').parse::<usize>().ok()),
+        None => (*segment, None),
+    };
+    let item = table.get(name)?;
+    match (index, item) {
+        (Some(i), toml_edit::Item::ArrayOfTables(tables)) => {
+            let entry = tables.get(i)?;
+            locate(entry, rest).or_else(|| entry.span())
+        }
+        _ => {
+            let here = item_span(item);
+            match item.as_table_like() {
+                Some(inner) if !rest.is_empty() => locate(inner, rest).or(here),
+                _ => here,
+            }
+        }
+    }
+}
+
+fn item_span(item: &toml_edit::Item) -> Option<std::ops::Range<usize>> {
+    match item {
+        toml_edit::Item::Value(v) => v.span(),
+        toml_edit::Item::Table(t) => t.span(),
+        toml_edit::Item::ArrayOfTables(a) => a.span(),
+        toml_edit::Item::None => None,
+    }
+}

@@ -1,0 +1,25 @@
+//! meetledger: counts sales managers' client meetings from their calendars and
+//! the CRM, scores each meeting by the orders that followed, and keeps an
+//! append-only ledger that payroll can trust.
+//!
+//! # Layout
+//! - [`model`]: domain types shared by every stage (Occurrence, Client, Order,
+//!   Meeting, Outcome).
+//! - [`config`]: the TOML file, defaults and validation errors naming file,
+//!   line and key.
+//! - [`calendar`]: iCalendar text → occurrences (recurrence, time zones).
+//! - [`sources`]: where data comes from: calendar and CRM sources behind small
+//!   traits (ICS files, CSV/JSONL files; network sources later).
+//! - [`classify`]: pure: occurrences + clients → meetings or exclusions.
+//! - [`score`]: pure: meeting + orders + now → outcome and score.
+//! - [`report`]: pure: scored meetings → per-manager monthly figures.
+//! - [`ledger`]: the SQLite store: synced data, meetings, append-only entries,
+//!   closed months.
+//! - [`pipeline`]: the stages wired together (sync, score) over the store.
+//! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
+
+pub mod calendar;
+pub mod classify;
+pub mod config;
+pub mod model;
+pub mod score;

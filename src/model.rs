@@ -1,0 +1,357 @@
+//! Domain types shared by every stage: what sources produce (occurrences,
+//! clients, orders), what classification decides (meetings, exclusions) and
+//! what scoring concludes (outcomes). Plain data only: no I/O, no parsing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A participant's answer to an invitation (RFC 5545 PARTSTAT), normalized:
+/// non-standard values written by real clients are folded onto these
+/// (Apple's `CONFIRMED` → `Accepted`, lower case accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+pub enum PartStat {
+    NeedsAction,
+    Accepted,
+    Declined,
+    Tentative,
+    Delegated,
+}
+
+impl PartStat {
+    /// Lenient reading of a PARTSTAT value (any case, Apple/Outlook variants).
+    /// Unknown values read as `NeedsAction`: the participant has not said no.
+    pub fn parse(value: &str) -> PartStat {
+        match value.trim().to_ascii_uppercase().as_str() {
+            "ACCEPTED" | "CONFIRMED" | "COMPLETED" | "ORGANIZER" => PartStat::Accepted,
+            "DECLINED" => PartStat::Declined,
+            "TENTATIVE" | "TENTATIVELYACCEPTED" => PartStat::Tentative,
+            "DELEGATED" => PartStat::Delegated,
+            _ => PartStat::NeedsAction,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartStat::NeedsAction => "NEEDS-ACTION",
+            PartStat::Accepted => "ACCEPTED",
+            PartStat::Declined => "DECLINED",
+            PartStat::Tentative => "TENTATIVE",
+            PartStat::Delegated => "DELEGATED",
+        }
+    }
+}
+
+/// An attendee (or the organizer) of an event. `email` is lower-cased and
+/// stripped of `mailto:`; it may be empty when the source gave only a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attendee {
+    pub email: String,
+    pub name: Option<String>,
+    pub partstat: PartStat,
+    /// RFC 5545 ROLE (`REQ-PARTICIPANT`, `OPT-PARTICIPANT`, `CHAIR`, …), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// Event status (RFC 5545 STATUS); absent means confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Confirmed,
+    Tentative,
+    Cancelled,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Confirmed => "confirmed",
+            EventStatus::Tentative => "tentative",
+            EventStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(value: &str) -> EventStatus {
+        match value.trim().to_ascii_uppercase().as_str() {
+            "CANCELLED" | "CANCELED" => EventStatus::Cancelled,
+            "TENTATIVE" => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
+        }
+    }
+}
+
+/// One instance of a calendar event inside the sync window (SPEC §3).
+/// Keyed by (calendar, uid, recurrence_id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Occurrence {
+    pub calendar: String,
+    pub uid: String,
+    /// Original start of this instance in UTC for a recurring event
+    /// (for an all-day series: the date at 00:00 UTC); `None` otherwise.
+    pub recurrence_id: Option<DateTime<Utc>>,
+    /// Start as a UTC instant. For all-day events: the start date at 00:00 UTC.
+    pub start: DateTime<Utc>,
+    /// End as a UTC instant (exclusive). For all-day events: the end date at 00:00 UTC.
+    pub end: DateTime<Utc>,
+    pub all_day: bool,
+    /// The zone the event was written in (IANA name after mapping), or `None`
+    /// for UTC / all-day / floating times read in the company's zone.
+    pub tz: Option<String>,
+    pub title: String,
+    pub location: Option<String>,
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub organizer: Option<Attendee>,
+    pub attendees: Vec<Attendee>,
+    pub status: EventStatus,
+    /// TRANSP:TRANSPARENT / "show as free".
+    pub transparent: bool,
+    /// A video-conference link supplied as structured data by the provider
+    /// (Google conferenceData, Graph onlineMeeting, X-…-CONFERENCE…).
+    pub conference: Option<String>,
+}
+
+impl Occurrence {
+    /// The start date of an all-day occurrence.
+    pub fn start_date(&self) -> NaiveDate {
+        self.start.date_naive()
+    }
+
+    pub fn end_date(&self) -> NaiveDate {
+        self.end.date_naive()
+    }
+}
+
+/// A CRM client (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// Extra names to look for in titles (config or CRM).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Lower-case mail domains.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Lower-case contact emails.
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Assigned manager id (meetledger's id, already mapped from the CRM user).
+    pub manager: Option<String>,
+    /// Key-account flag from the CRM.
+    #[serde(default)]
+    pub key: bool,
+}
+
+/// A CRM order (SPEC §2). Cancelled orders are kept (so a cancellation is a
+/// change the ledger sees) but never count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub client_id: String,
+    pub created_at: DateTime<Utc>,
+    pub amount: f64,
+    pub currency: String,
+    pub status: String,
+    pub cancelled: bool,
+    pub manager: Option<String>,
+}
+
+/// Why an occurrence is not a client meeting (SPEC §4), first hit wins in
+/// this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exclusion {
+    Cancelled,
+    Declined,
+    AllDay,
+    Free,
+    TooShort,
+    TooLong,
+    ExcludedTitle,
+    Internal,
+    Future,
+    /// The manager tagged the event `#nomeeting`, or an override said so.
+    Override,
+    /// The calendar has no manager and no configured manager takes part.
+    NoManager,
+    /// Another copy of the same meeting carries the credit.
+    Duplicate,
+}
+
+impl Exclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exclusion::Cancelled => "cancelled",
+            Exclusion::Declined => "declined",
+            Exclusion::AllDay => "all_day",
+            Exclusion::Free => "free",
+            Exclusion::TooShort => "too_short",
+            Exclusion::TooLong => "too_long",
+            Exclusion::ExcludedTitle => "excluded_title",
+            Exclusion::Internal => "internal",
+            Exclusion::Future => "future",
+            Exclusion::Override => "override",
+            Exclusion::NoManager => "no_manager",
+            Exclusion::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Which matching rule found the client (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    /// `#client:<id>` tag or an administrator's override.
+    Override,
+    Email,
+    Domain,
+    Title,
+    Prospect,
+}
+
+impl MatchRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchRule::Override => "override",
+            MatchRule::Email => "email",
+            MatchRule::Domain => "domain",
+            MatchRule::Title => "title",
+            MatchRule::Prospect => "prospect",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingKind {
+    InPerson,
+    Online,
+    Exhibition,
+    Call,
+}
+
+impl MeetingKind {
+    pub const ALL: [MeetingKind; 4] = [
+        MeetingKind::InPerson,
+        MeetingKind::Online,
+        MeetingKind::Exhibition,
+        MeetingKind::Call,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingKind::InPerson => "in_person",
+            MeetingKind::Online => "online",
+            MeetingKind::Exhibition => "exhibition",
+            MeetingKind::Call => "call",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    New,
+    Existing,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::New => "new",
+            ClientStatus::Existing => "existing",
+        }
+    }
+}
+
+/// Who a meeting was with: a CRM client, or a prospect keyed by the external
+/// attendee's domain (or full email on a public mailbox domain).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Counterparty {
+    Client(String),
+    Prospect(String),
+}
+
+impl Counterparty {
+    /// The stable textual form: the client id, or `prospect:<key>`.
+    pub fn key(&self) -> String {
+        match self {
+            Counterparty::Client(id) => id.clone(),
+            Counterparty::Prospect(key) => format!("prospect:{key}"),
+        }
+    }
+
+    pub fn client_id(&self) -> Option<&str> {
+        match self {
+            Counterparty::Client(id) => Some(id),
+            Counterparty::Prospect(_) => None,
+        }
+    }
+}
+
+/// A credited client meeting: the result of classification, before scoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meeting {
+    pub manager: String,
+    pub counterparty: Counterparty,
+    pub client_status: ClientStatus,
+    pub rule: MatchRule,
+    pub kind: MeetingKind,
+    pub weight: f64,
+    pub start: DateTime<Utc>,
+    /// The copy the meeting is reported with (the credited manager's own
+    /// copy when they have one).
+    pub calendar: String,
+    pub uid: String,
+    pub recurrence_id: Option<DateTime<Utc>>,
+    pub title: String,
+}
+
+/// The outcome of a meeting (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Repeat,
+    Ordered,
+    None,
+    Retained,
+    Pending,
+}
+
+impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 5] = [
+        OutcomeKind::Repeat,
+        OutcomeKind::Ordered,
+        OutcomeKind::None,
+        OutcomeKind::Retained,
+        OutcomeKind::Pending,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Repeat => "repeat",
+            OutcomeKind::Ordered => "ordered",
+            OutcomeKind::None => "none",
+            OutcomeKind::Retained => "retained",
+            OutcomeKind::Pending => "pending",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    /// True when no later order can change it.
+    pub is_final: bool,
+    /// `None` while pending.
+    pub score: Option<f64>,
+}
+
+/// A meeting together with its outcome: one row of `meetings --format jsonl`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredMeeting {
+    pub meeting: Meeting,
+    pub outcome: Outcome,
+}
