@@ -604,7 +604,10 @@ impl Config {
             ("cadence_days", s.cadence_days),
         ] {
             if value <= 0 {
-                problems.push((format!("scoring.{key}"), "must be a positive number of days".into()));
+                problems.push((
+                    format!("scoring.{key}"),
+                    "must be a positive number of days".into(),
+                ));
             }
         }
         if s.repeat_days < s.first_order_days {
@@ -613,13 +616,13 @@ impl Config {
                 "must not be shorter than first_order_days".into(),
             ));
         }
-        if !(s.retention_ratio >= 0.0) {
+        if s.retention_ratio.is_nan() || s.retention_ratio < 0.0 {
             problems.push(("scoring.retention_ratio".into(), "must be 0 or more".into()));
         }
         if s.min_minutes < 0 || s.dedupe_minutes < 0 {
             problems.push(("scoring.min_minutes".into(), "must not be negative".into()));
         }
-        if !(s.max_hours > 0.0) {
+        if s.max_hours.is_nan() || s.max_hours <= 0.0 {
             problems.push(("scoring.max_hours".into(), "must be positive".into()));
         }
         if self.sync.days_back < 0 || self.sync.days_ahead < 0 {
@@ -635,10 +638,16 @@ impl Config {
                 problems.push((format!("manager[{i}].id"), "must not be empty".into()));
             }
             if !manager_ids.insert(m.id.as_str()) {
-                problems.push((format!("manager[{i}].id"), format!("duplicate manager id `{}`", m.id)));
+                problems.push((
+                    format!("manager[{i}].id"),
+                    format!("duplicate manager id `{}`", m.id),
+                ));
             }
             if !m.email.contains('@') {
-                problems.push((format!("manager[{i}].email"), format!("`{}` is not an email address", m.email)));
+                problems.push((
+                    format!("manager[{i}].email"),
+                    format!("`{}` is not an email address", m.email),
+                ));
             }
             if m.plan.new < 0.0 || m.plan.existing < 0.0 {
                 problems.push((format!("manager[{i}].plan"), "must not be negative".into()));
@@ -648,7 +657,10 @@ impl Config {
         let mut calendar_ids = HashSet::new();
         for (i, c) in self.calendars.iter().enumerate() {
             if !calendar_ids.insert(c.id.as_str()) {
-                problems.push((format!("calendar[{i}].id"), format!("duplicate calendar id `{}`", c.id)));
+                problems.push((
+                    format!("calendar[{i}].id"),
+                    format!("duplicate calendar id `{}`", c.id),
+                ));
             }
             if let Some(manager) = &c.manager {
                 if !manager_ids.contains(manager.as_str()) {
@@ -660,7 +672,10 @@ impl Config {
             }
             match c.kind {
                 CalendarKind::IcsFile => match &c.path {
-                    None => problems.push((format!("calendar[{i}].path"), "required for kind = \"ics_file\"".into())),
+                    None => problems.push((
+                        format!("calendar[{i}].path"),
+                        "required for kind = \"ics_file\"".into(),
+                    )),
                     Some(p) if !self.resolve(p).exists() => problems.push((
                         format!("calendar[{i}].path"),
                         format!("`{}` does not exist", self.resolve(p).display()),
@@ -669,25 +684,35 @@ impl Config {
                 },
                 CalendarKind::IcsUrl | CalendarKind::Caldav => {
                     if c.url.is_none() {
-                        problems.push((format!("calendar[{i}].url"), "required for this kind".into()));
+                        problems.push((
+                            format!("calendar[{i}].url"),
+                            "required for this kind".into(),
+                        ));
                     }
                 }
                 CalendarKind::Google | CalendarKind::Microsoft => {}
             }
             if c.kind != CalendarKind::IcsFile && c.path.is_some() {
-                problems.push((format!("calendar[{i}].path"), "only for kind = \"ics_file\"".into()));
+                problems.push((
+                    format!("calendar[{i}].path"),
+                    "only for kind = \"ics_file\"".into(),
+                ));
             }
         }
 
         let mut crm_ids = HashSet::new();
         for (i, c) in self.crms.iter().enumerate() {
             if !crm_ids.insert(c.id.as_str()) {
-                problems.push((format!("crm[{i}].id"), format!("duplicate crm id `{}`", c.id)));
+                problems.push((
+                    format!("crm[{i}].id"),
+                    format!("duplicate crm id `{}`", c.id),
+                ));
             }
             if matches!(c.kind, CrmKind::Csv | CrmKind::Jsonl) {
                 for (key, value) in [("clients", &c.clients), ("orders", &c.orders)] {
                     match value {
-                        None => problems.push((format!("crm[{i}].{key}"), "required for file CRMs".into())),
+                        None => problems
+                            .push((format!("crm[{i}].{key}"), "required for file CRMs".into())),
                         Some(p) if !self.resolve(p).exists() => problems.push((
                             format!("crm[{i}].{key}"),
                             format!("`{}` does not exist", self.resolve(p).display()),
@@ -700,11 +725,17 @@ impl Config {
 
         for (i, o) in self.overrides.iter().enumerate() {
             if !calendar_ids.contains(o.calendar.as_str()) {
-                problems.push((format!("override[{i}].calendar"), format!("no [[calendar]] has id `{}`", o.calendar)));
+                problems.push((
+                    format!("override[{i}].calendar"),
+                    format!("no [[calendar]] has id `{}`", o.calendar),
+                ));
             }
             if let Some(r) = &o.recurrence_id {
                 if chrono::DateTime::parse_from_rfc3339(r).is_err() {
-                    problems.push((format!("override[{i}].recurrence_id"), "must be an RFC 3339 instant".into()));
+                    problems.push((
+                        format!("override[{i}].recurrence_id"),
+                        "must be an RFC 3339 instant".into(),
+                    ));
                 }
             }
             if o.exclude == o.client.is_some() {
@@ -720,12 +751,18 @@ impl Config {
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// The key written at a byte offset (`key = …`), if the offset is on one.
 fn key_at(text: &str, offset: usize) -> Option<&str> {
-    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = text[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim();

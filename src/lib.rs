@@ -16,10 +16,19 @@
 //! - [`ledger`]: the SQLite store: synced data, meetings, append-only entries,
 //!   closed months.
 //! - [`pipeline`]: the stages wired together (sync, score) over the store.
+//! - [`daemon`]: `meetledger run`, the service loop and its signals.
+//! - [`demo`]: the bundled sample company and `meetledger demo`.
 //! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
 
 pub mod calendar;
 pub mod classify;
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod ledger;
 pub mod model;
+pub mod pipeline;
+pub mod report;
 pub mod score;
+pub mod sources;

@@ -1,1 +1,48 @@
-fn main() {}
+//! The `meetledger` binary: parses the command line, sets up logging, runs
+//! the command and maps errors to exit codes (0 ok, 1 runtime failure,
+//! 2 bad usage or bad config).
+
+use clap::Parser;
+use meetledger::cli::{Cli, LogFormat, UsageError};
+use meetledger::config::ConfigErrors;
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("meetledger: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(meetledger::cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let usage = e.downcast_ref::<ConfigErrors>().is_some()
+                || e.downcast_ref::<UsageError>().is_some();
+            eprintln!("meetledger: {e:#}");
+            if usage {
+                2
+            } else {
+                1
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEETLEDGER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.without_time().with_ansi(false).init(),
+    }
+}

@@ -25,12 +25,22 @@ impl OrderBook {
 }
 
 /// The outcome of one meeting at `now` (SPEC §5).
-pub fn score(_meeting: &Meeting, _orders: &OrderBook, _settings: &ScoringConfig, _now: DateTime<Utc>) -> Outcome {
+pub fn score(
+    _meeting: &Meeting,
+    _orders: &OrderBook,
+    _settings: &ScoringConfig,
+    _now: DateTime<Utc>,
+) -> Outcome {
     todo!()
 }
 
 /// Key accounts at `now`: the CRM flag, plus the top N clients by trailing
 /// 12-month revenue when `settings.key_accounts_top` is set.
-pub fn key_accounts(_clients: &[Client], _orders: &OrderBook, _settings: &ScoringConfig, _now: DateTime<Utc>) -> HashSet<String> {
+pub fn key_accounts(
+    _clients: &[Client],
+    _orders: &OrderBook,
+    _settings: &ScoringConfig,
+    _now: DateTime<Utc>,
+) -> HashSet<String> {
     todo!()
 }

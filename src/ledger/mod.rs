@@ -1,0 +1,639 @@
+//! The SQLite store (SPEC §6): synced occurrences, clients and orders with
+//! their source cursors, the current state of every meeting, the append-only
+//! ledger entries, closed months and administrators' overrides. All database
+//! I/O lives here; deciding what to write is done by pure code elsewhere
+//! (`changes::plan`).
+
+pub mod changes;
+pub mod period;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite_migration::{Migrations, M};
+use serde::{Deserialize, Serialize};
+
+use crate::config::OverrideConfig;
+use crate::model::{Client, Occurrence, Order};
+use changes::{format_utc, Entry, MeetingRecord, Plan};
+use period::Period;
+
+/// Numbered migrations, applied in order at open.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+
+/// Sync health of one source, as `status` shows it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SourceState {
+    pub id: String,
+    pub kind: String,
+    pub cursor: Option<String>,
+    pub cursor_at: Option<String>,
+    pub last_success: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Items skipped as unreadable in the last successful sync.
+    pub skipped: i64,
+    /// The warnings of the last successful sync (file, line, message).
+    pub warnings: Vec<String>,
+}
+
+/// What a sync of one source changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    pub upserted: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+}
+
+/// A closed month and what was frozen with it.
+#[derive(Debug, Clone)]
+pub struct ClosedPeriod {
+    pub period: String,
+    pub closed_at: String,
+    pub report: serde_json::Value,
+    pub meetings: Vec<MeetingRecord>,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the ledger database.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+            }
+        }
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("cannot open the ledger {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+        migrations
+            .to_latest(&mut conn)
+            .with_context(|| format!("cannot migrate the ledger {}", path.display()))?;
+        Ok(Store { conn })
+    }
+
+    pub fn integrity_ok(&self) -> Result<bool> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(result == "ok")
+    }
+
+    // ----- sources -------------------------------------------------------
+
+    pub fn source(&self, id: &str) -> Result<Option<SourceState>> {
+        self.conn
+            .query_row(
+                "SELECT id, kind, cursor, cursor_at, last_success, last_error, last_error_at, skipped, warnings
+                 FROM sources WHERE id = ?1",
+                [id],
+                source_from_row,
+            )
+            .optional()
+            .map_err(Into::into)
+    }
+
+    pub fn sources(&self) -> Result<Vec<SourceState>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, cursor, cursor_at, last_success, last_error, last_error_at, skipped, warnings
+             FROM sources ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], source_from_row)?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// Records a failed sync; the data and cursor of the last success stay.
+    pub fn record_failure(
+        &mut self,
+        id: &str,
+        kind: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sources (id, kind, last_error, last_error_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET kind = ?2, last_error = ?3, last_error_at = ?4",
+            params![id, kind, error, format_utc(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces one calendar's occurrences and stores its cursor in the same
+    /// transaction, so data and cursor never disagree.
+    pub fn replace_calendar(
+        &mut self,
+        state: &SourceState,
+        occurrences: &[Occurrence],
+        now: DateTime<Utc>,
+    ) -> Result<SyncCounts> {
+        let tx = self.conn.transaction()?;
+        let mut existing: BTreeMap<(String, String), String> = BTreeMap::new();
+        {
+            let mut stmt =
+                tx.prepare("SELECT uid, instance, data FROM occurrences WHERE calendar = ?1")?;
+            let rows = stmt.query_map([&state.id], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+            for row in rows {
+                let (key, data) = row?;
+                existing.insert(key, data);
+            }
+        }
+        let mut counts = SyncCounts::default();
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO occurrences (calendar, uid, instance, start, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (calendar, uid, instance) DO UPDATE SET start = ?4, data = ?5",
+            )?;
+            for occ in occurrences {
+                let key = (occ.uid.clone(), instance_key(occ.recurrence_id));
+                let data = serde_json::to_string(occ)?;
+                match existing.remove(&key) {
+                    Some(old) if old == data => counts.unchanged += 1,
+                    _ => {
+                        upsert.execute(params![
+                            state.id,
+                            key.0,
+                            key.1,
+                            format_utc(occ.start),
+                            data
+                        ])?;
+                        counts.upserted += 1;
+                    }
+                }
+            }
+            let mut delete = tx.prepare(
+                "DELETE FROM occurrences WHERE calendar = ?1 AND uid = ?2 AND instance = ?3",
+            )?;
+            for (uid, instance) in existing.keys() {
+                delete.execute(params![state.id, uid, instance])?;
+                counts.deleted += 1;
+            }
+        }
+        write_success(&tx, state, now)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Replaces one CRM's clients and orders and stores its cursor, in one
+    /// transaction.
+    pub fn replace_crm(
+        &mut self,
+        state: &SourceState,
+        clients: &[Client],
+        orders: &[Order],
+        now: DateTime<Utc>,
+    ) -> Result<SyncCounts> {
+        let tx = self.conn.transaction()?;
+        let mut counts = SyncCounts::default();
+        let c = replace_rows(
+            &tx,
+            "clients",
+            &state.id,
+            clients
+                .iter()
+                .map(|c| Ok((c.id.clone(), None, serde_json::to_string(c)?))),
+        )?;
+        let o = replace_rows(
+            &tx,
+            "orders",
+            &state.id,
+            orders.iter().map(|o| {
+                Ok((
+                    o.id.clone(),
+                    Some((o.client_id.clone(), format_utc(o.created_at))),
+                    serde_json::to_string(o)?,
+                ))
+            }),
+        )?;
+        for part in [c, o] {
+            counts.upserted += part.upserted;
+            counts.deleted += part.deleted;
+            counts.unchanged += part.unchanged;
+        }
+        write_success(&tx, state, now)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Notes a successful sync that found nothing new (same cursor).
+    pub fn record_unchanged(&mut self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sources SET last_success = ?2 WHERE id = ?1",
+            params![id, format_utc(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Removes the data of sources no longer configured.
+    pub fn drop_sources_except(&mut self, calendars: &[String], crms: &[String]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut dropped = 0;
+        let keep = |ids: &[String], id: &str| ids.iter().any(|k| k == id);
+        let known: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT DISTINCT calendar FROM occurrences")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in known.iter().filter(|id| !keep(calendars, id)) {
+            dropped += tx.execute("DELETE FROM occurrences WHERE calendar = ?1", [id])?;
+            tx.execute("DELETE FROM sources WHERE id = ?1", [id])?;
+        }
+        let known: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT crm FROM clients UNION SELECT crm FROM orders")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in known.iter().filter(|id| !keep(crms, id)) {
+            dropped += tx.execute("DELETE FROM clients WHERE crm = ?1", [id])?;
+            dropped += tx.execute("DELETE FROM orders WHERE crm = ?1", [id])?;
+            tx.execute("DELETE FROM sources WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(dropped)
+    }
+
+    // ----- synced data ---------------------------------------------------
+
+    /// Every stored occurrence, in key order (calendar, uid, instance).
+    pub fn occurrences(&self) -> Result<Vec<Occurrence>> {
+        self.json_rows(
+            "SELECT data FROM occurrences ORDER BY calendar, uid, instance",
+            [],
+        )
+    }
+
+    /// One calendar's occurrences starting in [from, to), by start.
+    pub fn occurrences_between(
+        &self,
+        calendar: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Occurrence>> {
+        self.json_rows(
+            "SELECT data FROM occurrences WHERE calendar = ?1 AND start >= ?2 AND start < ?3
+             ORDER BY start, uid, instance",
+            params![calendar, format_utc(from), format_utc(to)],
+        )
+    }
+
+    /// Clients of every CRM; a client id known to several CRMs is taken from
+    /// the first CRM by id.
+    pub fn clients(&self) -> Result<Vec<Client>> {
+        let mut clients: Vec<Client> =
+            self.json_rows("SELECT data FROM clients ORDER BY id, crm", [])?;
+        clients.dedup_by(|a, b| a.id == b.id);
+        Ok(clients)
+    }
+
+    pub fn orders(&self) -> Result<Vec<Order>> {
+        let mut orders: Vec<Order> =
+            self.json_rows("SELECT data FROM orders ORDER BY id, crm", [])?;
+        orders.dedup_by(|a, b| a.id == b.id);
+        Ok(orders)
+    }
+
+    pub fn counts(&self) -> Result<BTreeMap<&'static str, i64>> {
+        let mut out = BTreeMap::new();
+        for table in [
+            "occurrences",
+            "clients",
+            "orders",
+            "meetings",
+            "entries",
+            "closed_periods",
+            "overrides",
+        ] {
+            let n: i64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+            out.insert(table, n);
+        }
+        Ok(out)
+    }
+
+    // ----- meetings and entries -------------------------------------------
+
+    pub fn meetings(&self) -> Result<BTreeMap<String, MeetingRecord>> {
+        let records: Vec<MeetingRecord> =
+            self.json_rows("SELECT data FROM meetings ORDER BY key", [])?;
+        Ok(records.into_iter().map(|r| (r.key(), r)).collect())
+    }
+
+    /// Current meetings of one month, by start.
+    pub fn meetings_in(&self, period: Period) -> Result<Vec<MeetingRecord>> {
+        let mut records: Vec<MeetingRecord> = self.json_rows(
+            "SELECT data FROM meetings WHERE period = ?1",
+            [period.to_string()],
+        )?;
+        sort_records(&mut records);
+        Ok(records)
+    }
+
+    /// Applies a plan: entries appended, meeting state written, one transaction.
+    pub fn apply(&mut self, plan: &Plan, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO entries (period, change, meeting_key, manager, client, start, calendar, uid,
+                    recurrence_id, weight, score, weight_delta, score_delta, reason, adjusts, booked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?;
+            for e in &plan.entries {
+                insert.execute(params![
+                    e.period,
+                    e.change.as_str(),
+                    e.meeting_key,
+                    e.manager,
+                    e.client,
+                    format_utc(e.start),
+                    e.calendar,
+                    e.uid,
+                    e.recurrence_id.map(format_utc),
+                    e.weight,
+                    e.score,
+                    e.weight_delta,
+                    e.score_delta,
+                    e.reason,
+                    e.adjusts,
+                    format_utc(now),
+                ])?;
+            }
+            let mut upsert = tx.prepare(
+                "INSERT INTO meetings (key, period, start, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key) DO UPDATE SET period = ?2, start = ?3, data = ?4",
+            )?;
+            for r in &plan.upserts {
+                upsert.execute(params![
+                    r.key(),
+                    r.period(tz).to_string(),
+                    format_utc(r.start),
+                    serde_json::to_string(r)?
+                ])?;
+            }
+            let mut delete = tx.prepare("DELETE FROM meetings WHERE key = ?1")?;
+            for key in &plan.deletes {
+                delete.execute([key])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Entries booked in one month, oldest first.
+    pub fn entries_in(&self, period: Period) -> Result<Vec<Entry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, period, change, manager, client, start, calendar, uid, recurrence_id, weight, score,
+                    weight_delta, score_delta, reason, adjusts, meeting_key
+             FROM entries WHERE period = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([period.to_string()], |r| {
+            Ok(Entry {
+                seq: r.get(0)?,
+                period: r.get(1)?,
+                change: match r.get::<_, String>(2)?.as_str() {
+                    "added" => changes::Change::Added,
+                    "removed" => changes::Change::Removed,
+                    _ => changes::Change::Rescored,
+                },
+                manager: r.get(3)?,
+                client: r.get(4)?,
+                start: parse_utc(&r.get::<_, String>(5)?),
+                calendar: r.get(6)?,
+                uid: r.get(7)?,
+                recurrence_id: r.get::<_, Option<String>>(8)?.map(|s| parse_utc(&s)),
+                weight: r.get(9)?,
+                score: r.get(10)?,
+                weight_delta: r.get(11)?,
+                score_delta: r.get(12)?,
+                reason: r.get(13)?,
+                adjusts: r.get(14)?,
+                meeting_key: r.get(15)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    // ----- closed months ---------------------------------------------------
+
+    pub fn last_closed(&self) -> Result<Option<Period>> {
+        let p: Option<String> =
+            self.conn
+                .query_row("SELECT max(period) FROM closed_periods", [], |r| r.get(0))?;
+        Ok(p.and_then(|p| p.parse().ok()))
+    }
+
+    pub fn closed(&self, period: Period) -> Result<Option<ClosedPeriod>> {
+        self.conn
+            .query_row(
+                "SELECT period, closed_at, report, meetings FROM closed_periods WHERE period = ?1",
+                [period.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(period, closed_at, report, meetings)| {
+                Ok(ClosedPeriod {
+                    period,
+                    closed_at,
+                    report: serde_json::from_str(&report)?,
+                    meetings: serde_json::from_str(&meetings)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Freezes months: each with its report and meetings as they are now.
+    pub fn close(&mut self, frozen: &[ClosedPeriod]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for c in frozen {
+            tx.execute(
+                "INSERT OR IGNORE INTO closed_periods (period, closed_at, report, meetings) VALUES (?1, ?2, ?3, ?4)",
+                params![c.period, c.closed_at, serde_json::to_string(&c.report)?, serde_json::to_string(&c.meetings)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The earliest month holding a meeting or an entry, to know what a
+    /// close must freeze.
+    pub fn earliest_period(&self) -> Result<Option<Period>> {
+        let p: Option<String> = self.conn.query_row(
+            "SELECT min(p) FROM (SELECT min(period) AS p FROM meetings UNION ALL SELECT min(period) FROM entries)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(p.and_then(|p| p.parse().ok()))
+    }
+
+    // ----- overrides -------------------------------------------------------
+
+    pub fn add_override(&mut self, o: &OverrideConfig, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO overrides (calendar, uid, recurrence_id, exclude, client, by, why, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![o.calendar, o.uid, o.recurrence_id, o.exclude, o.client, o.by, o.why, format_utc(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Overrides recorded from the CLI, oldest first (later ones win).
+    pub fn overrides(&self) -> Result<Vec<OverrideConfig>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT calendar, uid, recurrence_id, exclude, client, by, why FROM overrides ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OverrideConfig {
+                calendar: r.get(0)?,
+                uid: r.get(1)?,
+                recurrence_id: r.get(2)?,
+                exclude: r.get(3)?,
+                client: r.get(4)?,
+                by: r.get(5)?,
+                why: r.get(6)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    fn json_rows<T: serde::de::DeserializeOwned, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let text: String = row.get(0)?;
+            out.push(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("unreadable row in the ledger: {text}"))?,
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// Meetings in report order: start, then manager, then the copy.
+pub fn sort_records(records: &mut [MeetingRecord]) {
+    records.sort_by(|a, b| {
+        (a.start, &a.manager, &a.calendar, &a.uid, a.recurrence_id).cmp(&(
+            b.start,
+            &b.manager,
+            &b.calendar,
+            &b.uid,
+            b.recurrence_id,
+        ))
+    });
+}
+
+/// The instance part of an occurrence key: '' for a single event.
+pub fn instance_key(recurrence_id: Option<DateTime<Utc>>) -> String {
+    recurrence_id.map(format_utc).unwrap_or_default()
+}
+
+fn parse_utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn source_from_row(r: &rusqlite::Row) -> rusqlite::Result<SourceState> {
+    let warnings: String = r.get(8)?;
+    Ok(SourceState {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        cursor: r.get(2)?,
+        cursor_at: r.get(3)?,
+        last_success: r.get(4)?,
+        last_error: r.get(5)?,
+        last_error_at: r.get(6)?,
+        skipped: r.get(7)?,
+        warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+    })
+}
+
+fn write_success(tx: &Transaction, state: &SourceState, now: DateTime<Utc>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sources (id, kind, cursor, cursor_at, last_success, last_error, last_error_at, skipped, warnings)
+         VALUES (?1, ?2, ?3, ?4, ?4, NULL, NULL, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET kind = ?2, cursor = ?3, cursor_at = ?4, last_success = ?4,
+             last_error = NULL, last_error_at = NULL, skipped = ?5, warnings = ?6",
+        params![
+            state.id,
+            state.kind,
+            state.cursor,
+            format_utc(now),
+            state.skipped,
+            serde_json::to_string(&state.warnings)?
+        ],
+    )?;
+    Ok(())
+}
+
+type RowFields = (String, Option<(String, String)>, String);
+
+/// Diff-replaces the rows of one CRM in `clients` or `orders`.
+fn replace_rows(
+    tx: &Transaction,
+    table: &str,
+    crm: &str,
+    rows: impl Iterator<Item = Result<RowFields>>,
+) -> Result<SyncCounts> {
+    let mut existing: BTreeMap<String, String> = BTreeMap::new();
+    {
+        let mut stmt = tx.prepare(&format!("SELECT id, data FROM {table} WHERE crm = ?1"))?;
+        let found = stmt.query_map([crm], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for row in found {
+            let (id, data) = row?;
+            existing.insert(id, data);
+        }
+    }
+    let mut counts = SyncCounts::default();
+    let upsert_sql = if table == "orders" {
+        "INSERT INTO orders (crm, id, client_id, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (crm, id) DO UPDATE SET client_id = ?3, created_at = ?4, data = ?5"
+    } else {
+        "INSERT INTO clients (crm, id, data) VALUES (?1, ?2, ?3)
+         ON CONFLICT (crm, id) DO UPDATE SET data = ?3"
+    };
+    let mut upsert = tx.prepare(upsert_sql)?;
+    for row in rows {
+        let (id, extra, data) = row?;
+        match existing.remove(&id) {
+            Some(old) if old == data => counts.unchanged += 1,
+            _ => {
+                match &extra {
+                    Some((client_id, created_at)) => {
+                        upsert.execute(params![crm, id, client_id, created_at, data])?
+                    }
+                    None => upsert.execute(params![crm, id, data])?,
+                };
+                counts.upserted += 1;
+            }
+        }
+    }
+    let mut delete = tx.prepare(&format!("DELETE FROM {table} WHERE crm = ?1 AND id = ?2"))?;
+    for id in existing.keys() {
+        delete.execute(params![crm, id])?;
+        counts.deleted += 1;
+    }
+    Ok(counts)
+}

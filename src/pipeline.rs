@@ -1,0 +1,340 @@
+//! The stages wired together over the store: `sync` pulls every source into
+//! the database (one failing source never stops the others), `score`
+//! classifies, scores and books the differences in the ledger, `report` and
+//! `close` read and freeze months. The decisions themselves are made by the
+//! pure modules; this file only moves data between them and the store.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, Utc};
+
+use crate::classify::{classify, Classification, ClassifyContext};
+use crate::config::{Config, OverrideConfig};
+use crate::ledger::changes::{self, MeetingRecord};
+use crate::ledger::period::Period;
+use crate::ledger::{sort_records, ClosedPeriod, SourceState, Store, SyncCounts};
+use crate::model::{Client, Occurrence, ScoredMeeting};
+use crate::report::{monthly_report, Report, ReportInput};
+use crate::score::{key_accounts, score, OrderBook};
+use crate::sources::{
+    calendar_sources, crm_sources, CalendarFetch, CrmFetch, SourceWarning, SyncContext,
+};
+
+/// How one source's sync went.
+#[derive(Debug, Clone)]
+pub struct SourceOutcome {
+    pub id: String,
+    pub kind: String,
+    pub result: Result<Option<SyncCounts>, String>,
+    pub warnings: Vec<SourceWarning>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SyncSummary {
+    pub sources: Vec<SourceOutcome>,
+}
+
+impl SyncSummary {
+    pub fn failed(&self) -> impl Iterator<Item = &SourceOutcome> {
+        self.sources.iter().filter(|s| s.result.is_err())
+    }
+}
+
+/// Pulls every configured source into the store.
+pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<SyncSummary> {
+    let ctx = SyncContext::new(config, now);
+    let mut summary = SyncSummary::default();
+    for mut source in calendar_sources(config) {
+        let (id, kind) = (source.id().to_string(), source.kind().to_string());
+        let cursor = store.source(&id)?.and_then(|s| s.cursor);
+        let result = match source.fetch(cursor.as_deref(), &ctx).await {
+            Ok(CalendarFetch::Unchanged) => {
+                store.record_unchanged(&id, now).map(|_| (None, vec![]))
+            }
+            Ok(CalendarFetch::Full {
+                occurrences,
+                warnings,
+                cursor,
+            }) => {
+                let state = success_state(&id, &kind, cursor, &warnings);
+                store
+                    .replace_calendar(&state, &occurrences, now)
+                    .map(|c| (Some(c), warnings))
+            }
+            Err(e) => Err(e),
+        };
+        summary.sources.push(finish(store, id, kind, result, now)?);
+    }
+    for mut source in crm_sources(config) {
+        let (id, kind) = (source.id().to_string(), source.kind().to_string());
+        let cursor = store.source(&id)?.and_then(|s| s.cursor);
+        let result = match source.fetch(cursor.as_deref(), &ctx).await {
+            Ok(CrmFetch::Unchanged) => store.record_unchanged(&id, now).map(|_| (None, vec![])),
+            Ok(CrmFetch::Full {
+                clients,
+                orders,
+                warnings,
+                cursor,
+            }) => {
+                let state = success_state(&id, &kind, cursor, &warnings);
+                store
+                    .replace_crm(&state, &clients, &orders, now)
+                    .map(|c| (Some(c), warnings))
+            }
+            Err(e) => Err(e),
+        };
+        summary.sources.push(finish(store, id, kind, result, now)?);
+    }
+    let calendars: Vec<String> = config.calendars.iter().map(|c| c.id.clone()).collect();
+    let crms: Vec<String> = config.crms.iter().map(|c| c.id.clone()).collect();
+    store.drop_sources_except(&calendars, &crms)?;
+    Ok(summary)
+}
+
+fn success_state(id: &str, kind: &str, cursor: String, warnings: &[SourceWarning]) -> SourceState {
+    SourceState {
+        id: id.to_string(),
+        kind: kind.to_string(),
+        cursor: Some(cursor),
+        skipped: warnings.iter().filter(|w| w.skipped).count() as i64,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        ..SourceState::default()
+    }
+}
+
+fn finish(
+    store: &mut Store,
+    id: String,
+    kind: String,
+    result: Result<(Option<SyncCounts>, Vec<SourceWarning>)>,
+    now: DateTime<Utc>,
+) -> Result<SourceOutcome> {
+    match result {
+        Ok((counts, warnings)) => {
+            for w in &warnings {
+                tracing::warn!(source = %id, place = %w.place, skipped = w.skipped, "{}", w.message);
+            }
+            if let Some(c) = counts {
+                tracing::info!(source = %id, upserted = c.upserted, deleted = c.deleted, unchanged = c.unchanged, "synced");
+            } else {
+                tracing::info!(source = %id, "unchanged");
+            }
+            Ok(SourceOutcome {
+                id,
+                kind,
+                result: Ok(counts),
+                warnings,
+            })
+        }
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!(source = %id, error = %message, "sync failed");
+            store.record_failure(&id, &kind, &message, now)?;
+            Ok(SourceOutcome {
+                id,
+                kind,
+                result: Err(message),
+                warnings: vec![],
+            })
+        }
+    }
+}
+
+/// Everything computed from the synced data at `now`, before booking.
+pub struct Computed {
+    pub occurrences: Vec<Occurrence>,
+    pub classification: Classification,
+    pub scored: Vec<ScoredMeeting>,
+    pub clients: Vec<Client>,
+    pub orders: OrderBook,
+}
+
+/// Classifies and scores everything in the store at `now`.
+pub fn compute(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Computed> {
+    let occurrences = store.occurrences()?;
+    let clients = store.clients()?;
+    let orders = OrderBook::new(&store.orders()?);
+    let overrides = all_overrides(config, store)?;
+    let calendar_owner: HashMap<String, Option<String>> = config
+        .calendars
+        .iter()
+        .map(|c| (c.id.clone(), c.manager.clone()))
+        .collect();
+    let company_domains: Vec<String> = config
+        .company
+        .domains
+        .iter()
+        .map(|d| d.to_lowercase())
+        .collect();
+    let ctx = ClassifyContext {
+        settings: &config.scoring,
+        company_domains: &company_domains,
+        tz: config.tz(),
+        now,
+        managers: &config.managers,
+        calendar_owner: &calendar_owner,
+        clients: &clients,
+        orders: &orders,
+        overrides: &overrides,
+    };
+    let classification = classify(&occurrences, &ctx);
+    let scored = classification
+        .meetings
+        .iter()
+        .map(|m| ScoredMeeting {
+            meeting: m.clone(),
+            outcome: score(m, &orders, &config.scoring, now),
+        })
+        .collect();
+    Ok(Computed {
+        occurrences,
+        classification,
+        scored,
+        clients,
+        orders,
+    })
+}
+
+/// Config overrides first, then CLI ones (later entries win).
+fn all_overrides(config: &Config, store: &Store) -> Result<Vec<OverrideConfig>> {
+    let mut all = config.overrides.clone();
+    all.extend(store.overrides()?);
+    Ok(all)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScoreSummary {
+    pub meetings: usize,
+    pub added: usize,
+    pub rescored: usize,
+    pub removed: usize,
+}
+
+/// Classifies, scores and appends the differences to the ledger.
+pub fn score_and_book(
+    config: &Config,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> Result<ScoreSummary> {
+    let computed = compute(config, store, now)?;
+    let current: BTreeMap<String, MeetingRecord> = computed
+        .scored
+        .iter()
+        .map(MeetingRecord::from_scored)
+        .map(|r| (r.key(), r))
+        .collect();
+    let stored = store.meetings()?;
+    let plan = changes::plan(&stored, &current, config.tz(), store.last_closed()?);
+    store.apply(&plan, config.tz(), now)?;
+    let count = |c: changes::Change| plan.entries.iter().filter(|e| e.change == c).count();
+    let summary = ScoreSummary {
+        meetings: current.len(),
+        added: count(changes::Change::Added),
+        rescored: count(changes::Change::Rescored),
+        removed: count(changes::Change::Removed),
+    };
+    tracing::info!(
+        meetings = summary.meetings,
+        added = summary.added,
+        rescored = summary.rescored,
+        removed = summary.removed,
+        "scored"
+    );
+    Ok(summary)
+}
+
+/// The month's figures: frozen ones for a closed month, else computed from
+/// the current meetings.
+pub fn report(
+    config: &Config,
+    store: &Store,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    if let Some(closed) = store.closed(period)? {
+        let mut report: Report = serde_json::from_value(closed.report)?;
+        report.closed = true;
+        return Ok(report);
+    }
+    live_report(config, store, period, now)
+}
+
+fn live_report(
+    config: &Config,
+    store: &Store,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    let all: Vec<MeetingRecord> = store.meetings()?.into_values().collect();
+    let month = store.meetings_in(period)?;
+    let clients = store.clients()?;
+    let orders = OrderBook::new(&store.orders()?);
+    let keys: HashSet<String> = key_accounts(&clients, &orders, &config.scoring, now);
+    let entries = store.entries_in(period)?;
+    Ok(monthly_report(&ReportInput {
+        period,
+        tz: config.tz(),
+        now,
+        settings: &config.scoring,
+        managers: &config.managers,
+        meetings: &month,
+        all_meetings: &all,
+        clients: &clients,
+        key_accounts: &keys,
+        entries: &entries,
+    }))
+}
+
+/// The month's meetings: frozen for a closed month, else current.
+pub fn meetings(store: &Store, period: Period) -> Result<Vec<MeetingRecord>> {
+    match store.closed(period)? {
+        Some(closed) => Ok(closed.meetings),
+        None => store.meetings_in(period),
+    }
+}
+
+/// Closes `period` and every earlier open month (SPEC §6): scores first so
+/// the frozen figures are current, then freezes each month's report and
+/// meetings. Closing a closed month again does nothing.
+pub fn close(
+    config: &Config,
+    store: &mut Store,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Vec<Period>> {
+    let tz = config.tz();
+    if now < period.end(tz) {
+        bail!(
+            "{period} has not ended yet (now is {}); a month can be closed once it is over",
+            now.with_timezone(&tz)
+        );
+    }
+    if store.last_closed()?.is_some_and(|closed| closed >= period) {
+        return Ok(vec![]);
+    }
+    score_and_book(config, store, now)?;
+    let first = match store.last_closed()? {
+        Some(closed) => closed.next(),
+        None => store.earliest_period()?.unwrap_or(period).min(period),
+    };
+    let mut frozen = Vec::new();
+    let mut month = first;
+    while month <= period {
+        let report = live_report(config, store, month, now)?;
+        let mut meetings = store.meetings_in(month)?;
+        sort_records(&mut meetings);
+        frozen.push(ClosedPeriod {
+            period: month.to_string(),
+            closed_at: changes::format_utc(now),
+            report: serde_json::to_value(&report)?,
+            meetings,
+        });
+        month = month.next();
+    }
+    store.close(&frozen)?;
+    Ok(frozen
+        .iter()
+        .filter_map(|c| c.period.parse().ok())
+        .collect())
+}

@@ -1,0 +1,441 @@
+//! `csv` and `jsonl` CRM exports (SPEC §9 columns): clients
+//! `id,name,domains,emails,manager,key` and orders
+//! `id,client_id,created_at,amount,currency,status,manager`. Lists inside a
+//! cell are separated by `;`. A row that cannot be read is skipped with a
+//! warning naming the file and line; the rest is kept.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::ledger::period::local_midnight;
+use crate::model::{Client, Order};
+use crate::sources::{content_cursor, CrmFetch, CrmSource, SourceWarning, SyncContext};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+pub struct FileCrm {
+    id: String,
+    format: Format,
+    clients: PathBuf,
+    orders: PathBuf,
+}
+
+impl FileCrm {
+    pub fn new(id: &str, format: Format, clients: PathBuf, orders: PathBuf) -> FileCrm {
+        FileCrm {
+            id: id.to_string(),
+            format,
+            clients,
+            orders,
+        }
+    }
+}
+
+#[async_trait]
+impl CrmSource for FileCrm {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.format {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+
+    async fn fetch(&mut self, cursor: Option<&str>, ctx: &SyncContext) -> Result<CrmFetch> {
+        let clients_bytes = read(&self.clients).await?;
+        let orders_bytes = read(&self.orders).await?;
+        // Managers are part of the mapping, so a changed [[manager]] list re-reads the files.
+        let mapping: Vec<String> = ctx
+            .managers
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}={}/{}",
+                    m.id,
+                    m.crm_user.join(","),
+                    m.addresses().collect::<Vec<_>>().join(",")
+                )
+            })
+            .collect();
+        let new_cursor = content_cursor(
+            &[&clients_bytes, &orders_bytes],
+            &format!("{}|{}", ctx.tz, mapping.join(";")),
+        );
+        if cursor == Some(new_cursor.as_str()) {
+            return Ok(CrmFetch::Unchanged);
+        }
+        let mut warnings = Vec::new();
+        let client_rows = rows(self.format, &self.clients, &clients_bytes, &mut warnings)?;
+        let order_rows = rows(self.format, &self.orders, &orders_bytes, &mut warnings)?;
+        let clients = read_clients(&self.clients, client_rows, ctx, &mut warnings)?;
+        let orders = read_orders(&self.orders, order_rows, ctx, &mut warnings)?;
+        Ok(CrmFetch::Full {
+            clients,
+            orders,
+            warnings,
+            cursor: new_cursor,
+        })
+    }
+}
+
+async fn read(path: &Path) -> Result<Vec<u8>> {
+    tokio::fs::read(path)
+        .await
+        .with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// One record of either format: field name (lower case) → text, and the
+/// line it started on.
+struct Row {
+    line: u64,
+    fields: HashMap<String, String>,
+}
+
+impl Row {
+    fn get(&self, name: &str) -> &str {
+        self.fields.get(name).map(|s| s.trim()).unwrap_or("")
+    }
+}
+
+fn rows(
+    format: Format,
+    path: &Path,
+    bytes: &[u8],
+    warnings: &mut Vec<SourceWarning>,
+) -> Result<Vec<Row>> {
+    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    match format {
+        Format::Csv => csv_rows(path, text, warnings),
+        Format::Jsonl => Ok(jsonl_rows(path, text, warnings)),
+    }
+}
+
+fn csv_rows(path: &Path, text: &str, warnings: &mut Vec<SourceWarning>) -> Result<Vec<Row>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{}: cannot read the header row", path.display()))?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let mut out = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line());
+                if record.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                if record.len() != headers.len() {
+                    warnings.push(SourceWarning {
+                        place: format!("{}:{line}", path.display()),
+                        message: format!(
+                            "row has {} fields, the header has {}; row skipped",
+                            record.len(),
+                            headers.len()
+                        ),
+                        skipped: true,
+                    });
+                    continue;
+                }
+                let fields = headers
+                    .iter()
+                    .cloned()
+                    .zip(record.iter().map(str::to_string))
+                    .collect();
+                out.push(Row { line, fields });
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                warnings.push(SourceWarning {
+                    place: format!("{}:{line}", path.display()),
+                    message: format!("unreadable row ({e}); skipped"),
+                    skipped: true,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn jsonl_rows(path: &Path, text: &str, warnings: &mut Vec<SourceWarning>) -> Vec<Row> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
+            Ok(object) => {
+                let fields = object
+                    .into_iter()
+                    .map(|(k, v)| (k.to_lowercase(), json_text(&v)))
+                    .collect();
+                out.push(Row {
+                    line: line_no,
+                    fields,
+                });
+            }
+            Err(e) => warnings.push(SourceWarning {
+                place: format!("{}:{line_no}", path.display()),
+                message: format!("not a JSON object ({e}); skipped"),
+                skipped: true,
+            }),
+        }
+    }
+    out
+}
+
+/// JSON values as the cell text a CSV export would hold.
+fn json_text(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(json_text).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+fn require_columns(path: &Path, rows: &[Row], format: Format, names: &[&str]) -> Result<()> {
+    // A CSV file without the column is a setup error, not a bad row.
+    if format == Format::Csv {
+        if let Some(first) = rows.first() {
+            let missing: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|n| !first.fields.contains_key(*n))
+                .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "{}: missing column(s) {}",
+                    path.display(),
+                    missing.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn split_list(cell: &str) -> Vec<String> {
+    cell.split([';', ','])
+        .map(|s| s.trim().trim_start_matches("mailto:").to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn parse_flag(cell: &str) -> Option<bool> {
+    match cell.trim().to_lowercase().as_str() {
+        "" | "false" | "no" | "0" | "n" | "нет" => Some(false),
+        "true" | "yes" | "1" | "y" | "да" => Some(true),
+        _ => None,
+    }
+}
+
+fn read_clients(
+    path: &Path,
+    rows: Vec<Row>,
+    ctx: &SyncContext,
+    warnings: &mut Vec<SourceWarning>,
+) -> Result<Vec<Client>> {
+    require_columns(path, &rows, Format::Csv, &["id", "name"])?;
+    let mut clients = Vec::with_capacity(rows.len());
+    let place = |row: &Row| format!("{}:{}", path.display(), row.line);
+    for row in &rows {
+        let mut skip = |row: &Row, message: String| {
+            warnings.push(SourceWarning {
+                place: place(row),
+                message,
+                skipped: true,
+            });
+        };
+        let id = row.get("id");
+        if id.is_empty() {
+            skip(row, "client without an id; skipped".into());
+            continue;
+        }
+        let Some(key) = parse_flag(row.get("key")) else {
+            skip(
+                row,
+                format!(
+                    "key `{}` is not true/false/yes/no/1/0; client {id} skipped",
+                    row.get("key")
+                ),
+            );
+            continue;
+        };
+        let manager_ref = row.get("manager");
+        let manager = ctx.manager_for(manager_ref);
+        if manager.is_none() && !manager_ref.is_empty() {
+            warnings.push(SourceWarning {
+                place: place(row),
+                message: format!("manager `{manager_ref}` of client {id} is not a configured manager (id, crm_user or email)"),
+                skipped: false,
+            });
+        }
+        let domains = split_list(row.get("domains"))
+            .into_iter()
+            .map(|d| {
+                d.trim_start_matches('@')
+                    .trim_start_matches("www.")
+                    .to_string()
+            })
+            .collect();
+        clients.push(Client {
+            id: id.to_string(),
+            name: row.get("name").to_string(),
+            aliases: split_list_keep_case(row.get("aliases")),
+            domains,
+            emails: split_list(row.get("emails")),
+            manager,
+            key,
+        });
+    }
+    clients.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(clients)
+}
+
+fn split_list_keep_case(cell: &str) -> Vec<String> {
+    cell.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn read_orders(
+    path: &Path,
+    rows: Vec<Row>,
+    ctx: &SyncContext,
+    warnings: &mut Vec<SourceWarning>,
+) -> Result<Vec<Order>> {
+    require_columns(
+        path,
+        &rows,
+        Format::Csv,
+        &["id", "client_id", "created_at", "amount"],
+    )?;
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match read_order(row, ctx.tz) {
+            Ok(mut order) => {
+                order.manager = ctx.manager_for(row.get("manager"));
+                orders.push(order);
+            }
+            Err(message) => warnings.push(SourceWarning {
+                place: format!("{}:{}", path.display(), row.line),
+                message: format!("{message}; order skipped"),
+                skipped: true,
+            }),
+        }
+    }
+    orders.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(orders)
+}
+
+fn read_order(row: &Row, tz: Tz) -> Result<Order, String> {
+    let id = row.get("id");
+    if id.is_empty() {
+        return Err("order without an id".into());
+    }
+    let client_id = row.get("client_id");
+    if client_id.is_empty() {
+        return Err(format!("order {id} has no client_id"));
+    }
+    let created_at = parse_instant(row.get("created_at"), tz).ok_or_else(|| {
+        format!(
+            "order {id}: created_at `{}` is neither RFC 3339 nor YYYY-MM-DD",
+            row.get("created_at")
+        )
+    })?;
+    let amount = parse_amount(row.get("amount"))
+        .ok_or_else(|| format!("order {id}: amount `{}` is not a number", row.get("amount")))?;
+    let status = row.get("status").to_lowercase();
+    Ok(Order {
+        id: id.to_string(),
+        client_id: client_id.to_string(),
+        created_at,
+        amount,
+        currency: row.get("currency").to_uppercase(),
+        cancelled: matches!(status.as_str(), "cancelled" | "canceled"),
+        status,
+        manager: None,
+    })
+}
+
+/// RFC 3339, or a date meaning midnight in the company's zone (SPEC §9).
+pub fn parse_instant(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|d| local_midnight(d, tz))
+}
+
+/// A money amount: `1234.5`, `1 234,50` or `1234,5`.
+fn parse_amount(text: &str) -> Option<f64> {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
+    let normalized = if compact.contains(',') && !compact.contains('.') {
+        compact.replace(',', ".")
+    } else {
+        compact.replace(',', "")
+    };
+    normalized.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_without_time_are_company_midnight() {
+        let tz: Tz = "Europe/Moscow".parse().unwrap();
+        assert_eq!(
+            parse_instant("2026-11-01", tz).unwrap().to_rfc3339(),
+            "2026-10-31T21:00:00+00:00"
+        );
+        assert_eq!(
+            parse_instant("2026-11-01T10:00:00+03:00", tz)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-01T07:00:00+00:00"
+        );
+        assert!(parse_instant("01.11.2026", tz).is_none());
+    }
+
+    #[test]
+    fn amounts_accept_spaces_and_decimal_commas() {
+        assert_eq!(parse_amount("1 234,50"), Some(1234.5));
+        assert_eq!(parse_amount("1,234.50"), Some(1234.5));
+        assert_eq!(parse_amount("1500"), Some(1500.0));
+        assert_eq!(parse_amount("abc"), None);
+    }
+
+    #[test]
+    fn flags_read_the_usual_spellings() {
+        assert_eq!(parse_flag("Yes"), Some(true));
+        assert_eq!(parse_flag(""), Some(false));
+        assert_eq!(parse_flag("maybe"), None);
+    }
+}

@@ -1,0 +1,222 @@
+//! Where data comes from: calendar sources (occurrences) and CRM sources
+//! (clients, orders) behind two small traits, so the sync loop treats a local
+//! file and a provider's API alike. Each source reports what it could not
+//! read instead of failing whole; a source that fails whole returns an error
+//! that the sync records without stopping the others.
+
+pub mod crm;
+pub mod ics;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use crate::calendar::ExpandOptions;
+use crate::config::{CalendarKind, Config, CrmKind, ManagerConfig};
+use crate::model::{Client, Occurrence, Order};
+
+/// What every source needs to know about the run.
+#[derive(Debug, Clone)]
+pub struct SyncContext {
+    pub now: DateTime<Utc>,
+    pub tz: Tz,
+    /// Occurrences are kept inside [window_start, window_end).
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    pub max_instances: usize,
+    /// For mapping CRM users to managers.
+    pub managers: Vec<ManagerConfig>,
+}
+
+impl SyncContext {
+    pub fn new(config: &Config, now: DateTime<Utc>) -> SyncContext {
+        SyncContext {
+            now,
+            tz: config.tz(),
+            window_start: now - Duration::days(config.sync.days_back),
+            window_end: now + Duration::days(config.sync.days_ahead),
+            max_instances: config.sync.max_instances,
+            managers: config.managers.clone(),
+        }
+    }
+
+    pub fn expand_options(&self) -> ExpandOptions {
+        ExpandOptions {
+            window_start: self.window_start,
+            window_end: self.window_end,
+            default_tz: self.tz,
+            max_instances: self.max_instances,
+        }
+    }
+
+    /// Maps a CRM's manager reference (our id, a `crm_user` id or an email)
+    /// to a configured manager id.
+    pub fn manager_for(&self, reference: &str) -> Option<String> {
+        let reference = reference.trim();
+        if reference.is_empty() {
+            return None;
+        }
+        self.managers
+            .iter()
+            .find(|m| {
+                m.id == reference
+                    || m.crm_user.iter().any(|u| u == reference)
+                    || m.addresses().any(|a| a.eq_ignore_ascii_case(reference))
+            })
+            .map(|m| m.id.clone())
+    }
+}
+
+/// Something a source could not read, or read with a guess: named by place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceWarning {
+    /// File, line and item where known, e.g. `crm/orders.csv:17`.
+    pub place: String,
+    pub message: String,
+    /// True when an item was dropped.
+    pub skipped: bool,
+}
+
+impl std::fmt::Display for SourceWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+/// A calendar source's answer.
+pub enum CalendarFetch {
+    /// Nothing changed since the cursor.
+    Unchanged,
+    /// Every occurrence in the window; replaces what is stored.
+    Full {
+        occurrences: Vec<Occurrence>,
+        warnings: Vec<SourceWarning>,
+        cursor: String,
+    },
+}
+
+/// A CRM source's answer.
+pub enum CrmFetch {
+    Unchanged,
+    /// All clients and orders; replaces what is stored.
+    Full {
+        clients: Vec<Client>,
+        orders: Vec<Order>,
+        warnings: Vec<SourceWarning>,
+        cursor: String,
+    },
+}
+
+#[async_trait]
+pub trait CalendarSource: Send {
+    fn id(&self) -> &str;
+    fn kind(&self) -> &'static str;
+    /// Fetches what changed since `cursor` (the one stored with the data).
+    async fn fetch(&mut self, cursor: Option<&str>, ctx: &SyncContext) -> Result<CalendarFetch>;
+}
+
+#[async_trait]
+pub trait CrmSource: Send {
+    fn id(&self) -> &str;
+    fn kind(&self) -> &'static str;
+    async fn fetch(&mut self, cursor: Option<&str>, ctx: &SyncContext) -> Result<CrmFetch>;
+}
+
+/// Builds the configured calendar sources. A kind this build cannot read
+/// yet becomes a source that fails with a clear message, so the others run.
+pub fn calendar_sources(config: &Config) -> Vec<Box<dyn CalendarSource>> {
+    config
+        .calendars
+        .iter()
+        .map(|c| -> Box<dyn CalendarSource> {
+            match (c.kind, &c.path) {
+                (CalendarKind::IcsFile, Some(path)) => {
+                    Box::new(ics::IcsFileSource::new(&c.id, config.resolve(path)))
+                }
+                _ => Box::new(Unsupported {
+                    id: c.id.clone(),
+                    what: format!("{:?}", c.kind),
+                }),
+            }
+        })
+        .collect()
+}
+
+pub fn crm_sources(config: &Config) -> Vec<Box<dyn CrmSource>> {
+    config
+        .crms
+        .iter()
+        .map(|c| -> Box<dyn CrmSource> {
+            match (c.kind, &c.clients, &c.orders) {
+                (CrmKind::Csv | CrmKind::Jsonl, Some(clients), Some(orders)) => {
+                    Box::new(crm::files::FileCrm::new(
+                        &c.id,
+                        if c.kind == CrmKind::Csv {
+                            crm::files::Format::Csv
+                        } else {
+                            crm::files::Format::Jsonl
+                        },
+                        config.resolve(clients),
+                        config.resolve(orders),
+                    ))
+                }
+                _ => Box::new(Unsupported {
+                    id: c.id.clone(),
+                    what: format!("{:?}", c.kind),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// A configured source kind that this build does not implement yet.
+struct Unsupported {
+    id: String,
+    what: String,
+}
+
+#[async_trait]
+impl CalendarSource for Unsupported {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn kind(&self) -> &'static str {
+        "unsupported"
+    }
+    async fn fetch(&mut self, _: Option<&str>, _: &SyncContext) -> Result<CalendarFetch> {
+        anyhow::bail!(
+            "source kind {} is not supported by this version of meetledger",
+            self.what
+        )
+    }
+}
+
+#[async_trait]
+impl CrmSource for Unsupported {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn kind(&self) -> &'static str {
+        "unsupported"
+    }
+    async fn fetch(&mut self, _: Option<&str>, _: &SyncContext) -> Result<CrmFetch> {
+        anyhow::bail!(
+            "CRM kind {} is not supported by this version of meetledger",
+            self.what
+        )
+    }
+}
+
+/// A content hash used as the cursor of file sources.
+pub fn content_cursor(parts: &[&[u8]], extra: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.update(extra.as_bytes());
+    let digest = hasher.finalize();
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
