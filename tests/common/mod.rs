@@ -1,0 +1,173 @@
+//! Shared helpers for integration tests: a small company written to a
+//! temporary folder (config, ICS calendars, CRM CSV) and a runner for the
+//! real `meetledger` binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Company {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run of the binary printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+
+    pub fn jsonl(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
+
+pub const CONFIG_HEAD: &str = r#"
+[company]
+name = "Acme"
+domains = ["acme.example"]
+timezone = "Europe/Moscow"
+language = "en"
+
+[ledger]
+path = "ledger.db"
+
+[[manager]]
+id = "ivanov"
+name = "Ivan Ivanov"
+email = "ivanov@acme.example"
+plan = { new = 2, existing = 2 }
+
+[[manager]]
+id = "petrova"
+name = "Olga Petrova"
+email = "petrova@acme.example"
+plan = { new = 1, existing = 1 }
+
+[[calendar]]
+id = "ivanov-main"
+manager = "ivanov"
+kind = "ics_file"
+path = "calendars/ivanov.ics"
+
+[[calendar]]
+id = "petrova-main"
+manager = "petrova"
+kind = "ics_file"
+path = "calendars/petrova.ics"
+
+[[crm]]
+id = "main"
+kind = "csv"
+clients = "crm/clients.csv"
+orders = "crm/orders.csv"
+"#;
+
+pub const CLIENTS: &str = "id,name,domains,emails,manager,key
+c1,ООО Ромашка,romashka.ru,,ivanov,yes
+c2,АО Вектор,vector.example,,petrova,no
+c3,ИП Сидоров,,sidorov@gmail.com,ivanov,no
+";
+
+impl Company {
+    /// A company with two managers; `extra_config` is appended to the config.
+    pub fn new(extra_config: &str) -> Company {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let company = Company { dir };
+        company.write("meetledger.toml", &format!("{CONFIG_HEAD}\n{extra_config}"));
+        company.write("calendars/ivanov.ics", &ics(&[]));
+        company.write("calendars/petrova.ics", &ics(&[]));
+        company.write("crm/clients.csv", CLIENTS);
+        company.write("crm/orders.csv", "id,client_id,created_at,amount,currency,status,manager\n");
+        company
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn orders(&self, rows: &[&str]) {
+        let mut text = String::from("id,client_id,created_at,amount,currency,status,manager\n");
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        self.write("crm/orders.csv", &text);
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path("meetledger.toml")
+    }
+
+    /// Runs `meetledger --config <company> --now <now> ARGS`.
+    pub fn run(&self, now: &str, args: &[&str]) -> Run {
+        meetledger(&[&["--config", self.config().to_str().unwrap(), "--now", now], args].concat())
+    }
+
+    /// Runs a command that must succeed and returns its output.
+    pub fn ok(&self, now: &str, args: &[&str]) -> Run {
+        let run = self.run(now, args);
+        assert_eq!(run.code, 0, "meetledger {args:?} failed:\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+        run
+    }
+}
+
+pub fn meetledger(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_meetledger"))
+        .args(args)
+        .env_remove("MEETLEDGER_CONFIG")
+        .output()
+        .expect("run meetledger");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A VCALENDAR around the given VEVENT blocks, with CRLF line ends.
+pub fn ics(events: &[String]) -> String {
+    let mut text = String::from("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//meetledger tests//EN\n");
+    for e in events {
+        text.push_str(e);
+    }
+    text.push_str("END:VCALENDAR\n");
+    text.replace('\n', "\r\n")
+}
+
+/// A one-hour (or `minutes`) event in Moscow time: `start` is local
+/// `YYYYMMDDTHHMMSS`. `extra` lines are added as written (ATTENDEE, RRULE…).
+pub fn event(uid: &str, start: &str, minutes: u32, title: &str, extra: &[&str]) -> String {
+    let mut text = format!(
+        "BEGIN:VEVENT\nUID:{uid}\nDTSTAMP:20260101T000000Z\nDTSTART;TZID=Europe/Moscow:{start}\nDURATION:PT{minutes}M\nSUMMARY:{title}\n"
+    );
+    for line in extra {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str("END:VEVENT\n");
+    text
+}
+
+pub fn attendee(email: &str, partstat: &str) -> String {
+    format!("ATTENDEE;PARTSTAT={partstat}:mailto:{email}")
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
