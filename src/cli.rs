@@ -159,17 +159,7 @@ fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
         })
 }
 
-/// A mistake in how the command was called: exit code 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
+pub use crate::error::UsageError;
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
     UsageError(message.into()).into()
@@ -307,9 +297,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Close { period: p } => {
             let period: Period = p.parse().map_err(usage)?;
             let mut store = open_store(&config)?;
-            if now < period.end(config.tz()) {
-                return Err(usage(format!("{period} has not ended yet (now is {now}); a month can be closed once it is over")));
-            }
             let closed = pipeline::close(&config, &mut store, period, now)?;
             if closed.is_empty() {
                 writeln!(out, "{period} is already closed")?;

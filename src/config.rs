@@ -542,11 +542,17 @@ impl Config {
         let mut config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|span| line_of(text, span.start));
             let key = unknown_key_in(e.message())
-                .or_else(|| e.span().and_then(|span| key_at(text, span.start)).map(str::to_string))
-                .map(|key| match e.span().and_then(|span| section_at(text, span.start)) {
-                    Some(section) => format!("{section}.{key}"),
-                    None => key,
-                });
+                .or_else(|| {
+                    e.span()
+                        .and_then(|span| key_at(text, span.start))
+                        .map(str::to_string)
+                })
+                .map(
+                    |key| match e.span().and_then(|span| section_at(text, span.start)) {
+                        Some(section) => format!("{section}.{key}"),
+                        None => key,
+                    },
+                );
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line,
@@ -775,17 +781,31 @@ fn key_at(text: &str, offset: usize) -> Option<&str> {
 fn section_at(text: &str, offset: usize) -> Option<String> {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let header = before[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('['))?;
+    let header = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))?;
     if let Some(name) = header.strip_prefix("[[").and_then(|h| h.split("]]").next()) {
         let name = name.trim();
         let index = before[..line_start]
             .lines()
-            .filter(|l| l.trim().strip_prefix("[[").and_then(|h| h.split("]]").next()).map(str::trim) == Some(name))
+            .filter(|l| {
+                l.trim()
+                    .strip_prefix("[[")
+                    .and_then(|h| h.split("]]").next())
+                    .map(str::trim)
+                    == Some(name)
+            })
             .count()
             .saturating_sub(1);
         return Some(format!("{name}[{index}]"));
     }
-    header.strip_prefix('[')?.split(']').next().map(|n| n.trim().to_string())
+    header
+        .strip_prefix('[')?
+        .split(']')
+        .next()
+        .map(|n| n.trim().to_string())
 }
 
 /// serde's "unknown field `x`, expected …" names the key.

@@ -18,6 +18,7 @@
 //! - [`pipeline`]: the stages wired together (sync, score) over the store.
 //! - [`daemon`]: `meetledger run`, the service loop and its signals.
 //! - [`demo`]: the bundled sample company and `meetledger demo`.
+//! - [`error`]: the usage error mapped to exit code 2.
 //! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
 
 pub mod calendar;
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod error;
 pub mod ledger;
 pub mod model;
 pub mod pipeline;

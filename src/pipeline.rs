@@ -6,11 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::classify::{classify, Classification, ClassifyContext};
 use crate::config::{Config, OverrideConfig};
+use crate::error::UsageError;
 use crate::ledger::changes::{self, MeetingRecord};
 use crate::ledger::period::Period;
 use crate::ledger::{sort_records, ClosedPeriod, SourceState, Store, SyncCounts};
@@ -305,10 +306,11 @@ pub fn close(
 ) -> Result<Vec<Period>> {
     let tz = config.tz();
     if now < period.end(tz) {
-        bail!(
+        return Err(UsageError(format!(
             "{period} has not ended yet (now is {}); a month can be closed once it is over",
             now.with_timezone(&tz)
-        );
+        ))
+        .into());
     }
     if store.last_closed()?.is_some_and(|closed| closed >= period) {
         return Ok(vec![]);

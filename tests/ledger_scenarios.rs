@@ -16,11 +16,29 @@ fn company() -> Company {
         "calendars/ivanov.ics",
         &ics(&[
             // New client c1 in September: first order 10 days later, repeat in October.
-            event("m1@acme", "20260910T100000", 60, "Переговоры", &[&attendee("boss@romashka.ru", "ACCEPTED")]),
+            event(
+                "m1@acme",
+                "20260910T100000",
+                60,
+                "Переговоры",
+                &[&attendee("boss@romashka.ru", "ACCEPTED")],
+            ),
             // Existing client c2 (Petrova's) in October.
-            event("m2@acme", "20261005T100000", 60, "Визит", &[&attendee("info@vector.example", "NEEDS-ACTION")]),
+            event(
+                "m2@acme",
+                "20261005T100000",
+                60,
+                "Визит",
+                &[&attendee("info@vector.example", "NEEDS-ACTION")],
+            ),
             // New client c3 (a gmail contact) in November.
-            event("m3@acme", "20261110T120000", 60, "Встреча", &[&attendee("sidorov@gmail.com", "ACCEPTED")]),
+            event(
+                "m3@acme",
+                "20261110T120000",
+                60,
+                "Встреча",
+                &[&attendee("sidorov@gmail.com", "ACCEPTED")],
+            ),
         ]),
     );
     company.orders(&[
@@ -32,24 +50,43 @@ fn company() -> Company {
 }
 
 fn entries(company: &Company, period: &str) -> Vec<Value> {
-    company.ok(NOW, &["entries", "--period", period, "--format", "jsonl"]).jsonl()
+    company
+        .ok(NOW, &["entries", "--period", period, "--format", "jsonl"])
+        .jsonl()
 }
 
 fn all_entries(company: &Company) -> Vec<Value> {
-    ["2026-09", "2026-10", "2026-11", "2026-12"].iter().flat_map(|p| entries(company, p)).collect()
+    ["2026-09", "2026-10", "2026-11", "2026-12"]
+        .iter()
+        .flat_map(|p| entries(company, p))
+        .collect()
 }
 
 #[test]
 fn running_twice_on_the_same_inputs_appends_nothing() {
     let company = company();
     let first = company.ok(NOW, &["run", "--once"]);
-    assert!(first.stdout.contains("3 meetings; entries: 3 added, 0 rescored, 0 removed"), "{}", first.stdout);
+    assert!(
+        first
+            .stdout
+            .contains("3 meetings; entries: 3 added, 0 rescored, 0 removed"),
+        "{}",
+        first.stdout
+    );
     let before = all_entries(&company);
     assert_eq!(before.len(), 3);
 
     let second = company.ok(NOW, &["run", "--once"]);
-    assert!(second.stdout.contains("ivanov-main: unchanged"), "{}", second.stdout);
-    assert!(second.stdout.contains("0 added, 0 rescored, 0 removed"), "{}", second.stdout);
+    assert!(
+        second.stdout.contains("ivanov-main: unchanged"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains("0 added, 0 rescored, 0 removed"),
+        "{}",
+        second.stdout
+    );
     assert_eq!(all_entries(&company), before);
 }
 
@@ -65,9 +102,16 @@ fn a_changed_order_rescores_exactly_the_meetings_it_affects() {
         "o4,c3,2026-11-20,9000,RUB,paid,ivanov",
     ]);
     let run = company.ok(NOW, &["run", "--once"]);
-    assert!(run.stdout.contains("0 added, 1 rescored, 0 removed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("0 added, 1 rescored, 0 removed"),
+        "{}",
+        run.stdout
+    );
     let november = entries(&company, "2026-11");
-    let rescored: Vec<&Value> = november.iter().filter(|e| e["change"] == "rescored").collect();
+    let rescored: Vec<&Value> = november
+        .iter()
+        .filter(|e| e["change"] == "rescored")
+        .collect();
     assert_eq!(rescored.len(), 1);
     let e = rescored[0];
     assert_eq!(e["client"], "c3");
@@ -76,19 +120,32 @@ fn a_changed_order_rescores_exactly_the_meetings_it_affects() {
     assert_eq!(e["score_delta"], 0.5);
     assert_eq!(e["weight_delta"], 0.0);
     assert_eq!(e["adjusts"], Value::Null);
-    assert!(e["reason"].as_str().unwrap().contains("outcome pending (provisional) → ordered (provisional)"), "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("outcome pending (provisional) → ordered (provisional)"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_closed_month_never_changes_and_later_differences_become_adjustments() {
     let company = company();
     company.ok(NOW, &["run", "--once"]);
-    let september = |c: &Company| c.ok(NOW, &["report", "--period", "2026-09", "--format", "json"]).json();
+    let september = |c: &Company| {
+        c.ok(NOW, &["report", "--period", "2026-09", "--format", "json"])
+            .json()
+    };
     let before = september(&company);
     assert_eq!(before["managers"][0]["outcomes"]["repeat"], 1, "{before}");
 
     let closed = company.ok(NOW, &["close", "2026-10"]);
-    assert!(closed.stdout.contains("closed 2026-09, 2026-10"), "{}", closed.stdout);
+    assert!(
+        closed.stdout.contains("closed 2026-09, 2026-10"),
+        "{}",
+        closed.stdout
+    );
     let again = company.ok(NOW, &["close", "2026-10"]);
     assert!(again.stdout.contains("already closed"), "{}", again.stdout);
 
@@ -102,12 +159,28 @@ fn a_closed_month_never_changes_and_later_differences_become_adjustments() {
 
     let after = september(&company);
     assert_eq!(after["closed"], true);
-    assert_eq!(after["managers"], before["managers"], "a closed month's figures changed");
-    let meetings = company.ok(NOW, &["meetings", "--period", "2026-09", "--format", "jsonl"]).jsonl();
-    assert_eq!(meetings[0]["outcome"], "repeat", "closed month's meetings are frozen");
+    assert_eq!(
+        after["managers"], before["managers"],
+        "a closed month's figures changed"
+    );
+    let meetings = company
+        .ok(
+            NOW,
+            &["meetings", "--period", "2026-09", "--format", "jsonl"],
+        )
+        .jsonl();
+    assert_eq!(
+        meetings[0]["outcome"], "repeat",
+        "closed month's meetings are frozen"
+    );
 
-    assert!(entries(&company, "2026-09").iter().all(|e| e["change"] == "added"));
-    let adjustments: Vec<Value> = entries(&company, "2026-11").into_iter().filter(|e| e["adjusts"] != Value::Null).collect();
+    assert!(entries(&company, "2026-09")
+        .iter()
+        .all(|e| e["change"] == "added"));
+    let adjustments: Vec<Value> = entries(&company, "2026-11")
+        .into_iter()
+        .filter(|e| e["adjusts"] != Value::Null)
+        .collect();
     assert_eq!(adjustments.len(), 1, "{adjustments:?}");
     let a = &adjustments[0];
     assert_eq!(a["adjusts"], "2026-09");
@@ -117,7 +190,9 @@ fn a_closed_month_never_changes_and_later_differences_become_adjustments() {
     assert_eq!(a["score"], 0.5);
     assert_eq!(a["score_delta"], -0.5);
 
-    let november = company.ok(NOW, &["report", "--period", "2026-11", "--format", "json"]).json();
+    let november = company
+        .ok(NOW, &["report", "--period", "2026-11", "--format", "json"])
+        .json();
     assert_eq!(november["managers"][0]["adjustments"]["count"], 1);
     assert_eq!(november["managers"][0]["adjustments"]["score_delta"], -0.5);
 }
@@ -127,7 +202,11 @@ fn a_month_that_has_not_ended_cannot_be_closed() {
     let company = company();
     let run = company.run(NOW, &["close", "2026-11"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("2026-11 has not ended yet"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2026-11 has not ended yet"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

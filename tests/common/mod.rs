@@ -20,7 +20,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 
     pub fn jsonl(&self) -> Vec<serde_json::Value> {
@@ -87,7 +88,10 @@ impl Company {
         company.write("calendars/ivanov.ics", &ics(&[]));
         company.write("calendars/petrova.ics", &ics(&[]));
         company.write("crm/clients.csv", CLIENTS);
-        company.write("crm/orders.csv", "id,client_id,created_at,amount,currency,status,manager\n");
+        company.write(
+            "crm/orders.csv",
+            "id,client_id,created_at,amount,currency,status,manager\n",
+        );
         company
     }
 
@@ -116,13 +120,23 @@ impl Company {
 
     /// Runs `meetledger --config <company> --now <now> ARGS`.
     pub fn run(&self, now: &str, args: &[&str]) -> Run {
-        meetledger(&[&["--config", self.config().to_str().unwrap(), "--now", now], args].concat())
+        meetledger(
+            &[
+                &["--config", self.config().to_str().unwrap(), "--now", now],
+                args,
+            ]
+            .concat(),
+        )
     }
 
     /// Runs a command that must succeed and returns its output.
     pub fn ok(&self, now: &str, args: &[&str]) -> Run {
         let run = self.run(now, args);
-        assert_eq!(run.code, 0, "meetledger {args:?} failed:\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.code, 0,
+            "meetledger {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            run.stdout, run.stderr
+        );
         run
     }
 }
