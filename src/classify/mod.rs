@@ -1,6 +1,14 @@
 //! Classification (SPEC §4), pure: occurrences + clients + orders → for each
 //! occurrence a decision (client meeting or excluded with a reason), and the
 //! credited, de-duplicated meetings. No I/O.
+//!
+//! - `text`: folding, words, the client-name index, keyword stems, tags;
+//! - `read`: one occurrence alone → exclusion, client and rule, kind;
+//! - `credit`: copies of one meeting merged and credited to managers.
+
+mod credit;
+mod read;
+pub mod text;
 
 use std::collections::HashMap;
 
@@ -53,6 +61,39 @@ pub struct Classification {
     pub decisions: Vec<Decision>,
 }
 
-pub fn classify(_occurrences: &[Occurrence], _ctx: &ClassifyContext) -> Classification {
-    todo!("classification")
+/// Reads every occurrence, merges copies of the same meeting and credits
+/// them (SPEC §4). The result does not depend on the order of `occurrences`.
+pub fn classify(occurrences: &[Occurrence], ctx: &ClassifyContext) -> Classification {
+    let reader = read::Reader::new(ctx);
+    let mut readings: Vec<read::Reading> = occurrences.iter().map(|o| reader.read(o)).collect();
+    let (mut meetings, copy_meeting) = credit::merge(occurrences, &mut readings, ctx);
+    meetings.sort_by(|a, b| {
+        (a.start, &a.manager, &a.calendar, &a.uid, a.recurrence_id).cmp(&(
+            b.start,
+            &b.manager,
+            &b.calendar,
+            &b.uid,
+            b.recurrence_id,
+        ))
+    });
+    let decisions = occurrences
+        .iter()
+        .zip(readings)
+        .zip(copy_meeting)
+        .map(|((occurrence, reading), meeting)| Decision {
+            calendar: occurrence.calendar.clone(),
+            uid: occurrence.uid.clone(),
+            recurrence_id: occurrence.recurrence_id,
+            start: occurrence.start,
+            exclusion: reading.exclusion,
+            counterparty: reading.counterparty,
+            rule: reading.rule,
+            kind: reading.kind,
+            meeting,
+        })
+        .collect();
+    Classification {
+        meetings,
+        decisions,
+    }
 }
