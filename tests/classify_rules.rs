@@ -468,6 +468,43 @@ fn administrator_override_can_target_one_instance_of_a_series() {
     assert_eq!(result.decisions[1].exclusion, Some(Exclusion::Override));
 }
 
+#[test]
+fn exclusion_override_on_one_copy_drops_every_copy_of_the_instance() {
+    let mut world = World::new();
+    world.overrides = vec![admin_override("shared", None, true, None)];
+    let result = world.classify(&shared_event("sidorov", "shared"));
+    assert!(result.meetings.is_empty(), "{:#?}", result.meetings);
+    assert!(result
+        .decisions
+        .iter()
+        .all(|d| d.exclusion == Some(Exclusion::Override)));
+}
+
+#[test]
+fn administrator_override_beats_tags_in_the_event() {
+    let mut world = World::new();
+    world.overrides = vec![admin_override("e1", None, false, Some("c3"))];
+    let occurrence = titled(event("ivanov-main", "e1"), "Встреча #nomeeting #client:c2");
+    let result = world.classify(&[occurrence]);
+    assert_eq!(
+        only_meeting(&result).counterparty,
+        Counterparty::Client("c3".into())
+    );
+}
+
+#[test]
+fn client_tag_finds_the_crm_id_whatever_its_case() {
+    let mut world = World::new();
+    world.clients[0].id = "RM-1".into();
+    let occurrence = with_guests(titled(event("ivanov-main", "e1"), "Визит"), &[]);
+    let mut occurrence = occurrence;
+    occurrence.description = Some("#client:rm-1".into());
+    assert_eq!(
+        world.decide(occurrence).counterparty,
+        Some(Counterparty::Client("RM-1".into()))
+    );
+}
+
 // ---- client matching ----
 
 #[test]
