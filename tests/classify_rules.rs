@@ -973,6 +973,28 @@ fn different_clients_at_the_same_time_are_two_meetings() {
     assert_eq!(World::new().classify(&[romashka, lutik]).meetings.len(), 2);
 }
 
+#[test]
+fn an_odd_copy_does_not_chain_another_clients_meeting_in() {
+    // ivanov's copy of "x" has the Ромашка guest; sidorov's copy of the same
+    // UID lost its guest list and only names Лютик in the title. A real
+    // Лютик meeting 5 minutes later stays separate.
+    let full = event("ivanov-main", "x");
+    let odd = with_guests(titled(event("sidorov-main", "x"), "Встреча Лютик"), &[]);
+    let lutik = starting(
+        with_guests(event("petrov-main", "y"), &[("z@lutik.ru", Accepted)]),
+        at(T0) + Duration::minutes(5),
+    );
+    let result = World::new().classify(&[odd, lutik, full]);
+    let parties: Vec<&Counterparty> = result.meetings.iter().map(|m| &m.counterparty).collect();
+    assert_eq!(
+        parties,
+        [
+            &Counterparty::Client("c1".into()),
+            &Counterparty::Client("c2".into())
+        ]
+    );
+}
+
 // ---- credit ----
 
 #[test]

@@ -79,7 +79,6 @@ pub fn merge(
 
     let mut sets = UnionFind::new(n);
     let mut first_copy: HashMap<Instance, usize> = HashMap::new();
-    let mut by_party: BTreeMap<&Counterparty, Vec<usize>> = BTreeMap::new();
     for &i in &members {
         match first_copy.get(&instance(i)) {
             Some(&first) => sets.union(first, i),
@@ -87,7 +86,21 @@ pub fn merge(
                 first_copy.insert(instance(i), i);
             }
         }
-        if let Some(party) = &readings[i].counterparty {
+    }
+    // Copies of one instance may read differently (one has the guest list,
+    // another only a title): the instance's surest reading decides which
+    // client it is for the time-window dedupe, so one odd copy cannot chain
+    // another client's meeting into this one.
+    let mut surest: HashMap<usize, usize> = HashMap::new();
+    for &i in &members {
+        let best = surest.entry(sets.find(i)).or_insert(i);
+        if (readings[i].rule, copy_key(i)) < (readings[*best].rule, copy_key(*best)) {
+            *best = i;
+        }
+    }
+    let mut by_party: BTreeMap<&Counterparty, Vec<usize>> = BTreeMap::new();
+    for &i in &members {
+        if let Some(party) = &readings[surest[&sets.find(i)]].counterparty {
             by_party.entry(party).or_default().push(i);
         }
     }
