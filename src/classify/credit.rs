@@ -3,6 +3,7 @@
 //! within `dedupe_minutes` — become one meeting, credited to managers by the
 //! configured policy. Works on readings only; never re-reads event text.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -67,9 +68,14 @@ pub fn merge(
     ctx: &ClassifyContext,
 ) -> (Vec<Meeting>, Vec<Option<Meeting>>) {
     let n = occurrences.len();
-    let copy_key = |i: usize| {
-        let o = &occurrences[i];
-        (o.start, &o.calendar, &o.uid, o.recurrence_id, i)
+    // Copies in a fixed order: by key, then (for the malformed case of two
+    // different occurrences under one key) by content, never by position.
+    let by_copy = |a: &usize, b: &usize| copy_order(&occurrences[*a], &occurrences[*b]);
+    let by_rule_then_copy = |a: &usize, b: &usize| {
+        readings[*a]
+            .rule
+            .cmp(&readings[*b].rule)
+            .then_with(|| by_copy(a, b))
     };
     let instance =
         |i: usize| -> Instance { (occurrences[i].uid.as_str(), occurrences[i].recurrence_id) };
@@ -94,7 +100,7 @@ pub fn merge(
     let mut surest: HashMap<usize, usize> = HashMap::new();
     for &i in &members {
         let best = surest.entry(sets.find(i)).or_insert(i);
-        if (readings[i].rule, copy_key(i)) < (readings[*best].rule, copy_key(*best)) {
+        if by_rule_then_copy(&i, best) == Ordering::Less {
             *best = i;
         }
     }
@@ -108,7 +114,7 @@ pub fn merge(
     // it; that chains exactly the transitive closure of "within the window".
     let window = Duration::minutes(ctx.settings.dedupe_minutes);
     for copies in by_party.values_mut() {
-        copies.sort_by_key(|&i| copy_key(i));
+        copies.sort_by(by_copy);
         for pair in copies.windows(2) {
             if occurrences[pair[1]].start - occurrences[pair[0]].start <= window {
                 sets.union(pair[0], pair[1]);
@@ -140,8 +146,10 @@ pub fn merge(
 
     let mut meetings = Vec::new();
     let mut copy_meeting: Vec<Option<Meeting>> = vec![None; n];
+    // Exclusions learned here, applied once every group has been read.
+    let mut marks: Vec<(usize, Exclusion)> = Vec::new();
     for mut copies in groups.into_values() {
-        copies.sort_by_key(|&i| copy_key(i));
+        copies.sort_by(by_copy);
 
         let mut seen: BTreeMap<&str, Seen> = BTreeMap::new();
         let witnesses: BTreeSet<usize> = copies
@@ -178,7 +186,7 @@ pub fn merge(
             .collect();
         if took_part.is_empty() {
             for &i in &copies {
-                readings[i].exclusion = Some(Exclusion::NoManager);
+                marks.push((i, Exclusion::NoManager));
             }
             continue;
         }
@@ -186,7 +194,7 @@ pub fn merge(
         // The copy read most surely (earliest rule) speaks for the meeting.
         let primary = *copies
             .iter()
-            .min_by_key(|&&i| (readings[i].rule, copy_key(i)))
+            .min_by(|a, b| by_rule_then_copy(a, b))
             .expect("groups are non-empty");
         let counterparty = readings[primary]
             .counterparty
@@ -250,10 +258,15 @@ pub fn merge(
         for &i in &copies {
             let owner = readings[i].owner.clone();
             let own = |m: &&(usize, Meeting)| Some(m.1.manager.as_str()) == owner.as_deref();
-            let reported_here: Vec<&(usize, Meeting)> =
-                group_meetings.iter().filter(|(r, _)| *r == i).collect();
+            // By key, not position: a copy repeated in the input reads the
+            // same whichever of its twins came first.
+            let key = |o: &Occurrence| (o.calendar.clone(), o.uid.clone(), o.recurrence_id);
+            let reported_here: Vec<&(usize, Meeting)> = group_meetings
+                .iter()
+                .filter(|(r, _)| key(&occurrences[*r]) == key(&occurrences[i]))
+                .collect();
             let meeting = if reported_here.is_empty() {
-                readings[i].exclusion = Some(Exclusion::Duplicate);
+                marks.push((i, Exclusion::Duplicate));
                 group_meetings.iter().find(own).or(group_meetings.first())
             } else {
                 reported_here
@@ -266,5 +279,25 @@ pub fn merge(
         }
         meetings.extend(group_meetings.into_iter().map(|(_, m)| m));
     }
+    for (i, exclusion) in marks {
+        readings[i].exclusion = Some(exclusion);
+    }
     (meetings, copy_meeting)
+}
+
+/// The order copies are considered in: start, calendar, uid, instance; the
+/// full content only breaks ties between different occurrences that share a
+/// key, which normalization should never produce but must not make the
+/// result depend on input order.
+fn copy_order(a: &Occurrence, b: &Occurrence) -> Ordering {
+    (a.start, &a.calendar, &a.uid, a.recurrence_id)
+        .cmp(&(b.start, &b.calendar, &b.uid, b.recurrence_id))
+        .then_with(|| {
+            if a == b {
+                Ordering::Equal
+            } else {
+                let content = |o: &Occurrence| serde_json::to_string(o).unwrap_or_default();
+                content(a).cmp(&content(b))
+            }
+        })
 }
