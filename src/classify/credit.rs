@@ -301,3 +301,45 @@ fn copy_order(a: &Occurrence, b: &Occurrence) -> Ordering {
             }
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_find_joins_transitively() {
+        let mut sets = UnionFind::new(4);
+        sets.union(3, 1);
+        sets.union(1, 2);
+        assert_eq!(sets.find(3), sets.find(2));
+        assert_eq!(sets.find(2), 1, "the smallest position is the root");
+        assert_ne!(sets.find(0), sets.find(1));
+    }
+
+    #[test]
+    fn took_part_follows_the_precise_reading() {
+        let seen = |organized, own_copy, listed, declined| Seen {
+            organized,
+            own_copy,
+            listed,
+            declined,
+        };
+        assert!(
+            seen(true, false, false, true).took_part(),
+            "organizing is taking part"
+        );
+        assert!(
+            seen(false, true, false, true).took_part(),
+            "an undeclined own copy is enough"
+        );
+        assert!(
+            seen(false, false, true, false).took_part(),
+            "listed and never declined"
+        );
+        assert!(
+            !seen(false, false, true, true).took_part(),
+            "declined one copy of it"
+        );
+        assert!(!seen(false, false, false, false).took_part());
+    }
+}

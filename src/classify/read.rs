@@ -507,3 +507,25 @@ fn push_unique(list: &mut Vec<usize>, value: usize) {
         list.push(value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_subdomains_are_internal_lookalikes_are_not() {
+        let company = vec!["acme.example".to_string()];
+        assert!(is_company_domain(&company, "acme.example"));
+        assert!(is_company_domain(&company, "MSK.Acme.Example."));
+        assert!(!is_company_domain(&company, "notacme.example"));
+        assert!(!is_company_domain(&company, "acme.example.org"));
+    }
+
+    #[test]
+    fn domains_are_normalized() {
+        assert_eq!(normalize_domain(" @Romashka.RU. "), "romashka.ru");
+        assert_eq!(domain_of("a@b.ru"), Some("b.ru"));
+        assert_eq!(domain_of("no-at-sign"), None);
+        assert_eq!(domain_of("trailing@"), None);
+    }
+}
