@@ -468,6 +468,43 @@ fn administrator_override_can_target_one_instance_of_a_series() {
     assert_eq!(result.decisions[1].exclusion, Some(Exclusion::Override));
 }
 
+#[test]
+fn exclusion_override_on_one_copy_drops_every_copy_of_the_instance() {
+    let mut world = World::new();
+    world.overrides = vec![admin_override("shared", None, true, None)];
+    let result = world.classify(&shared_event("sidorov", "shared"));
+    assert!(result.meetings.is_empty(), "{:#?}", result.meetings);
+    assert!(result
+        .decisions
+        .iter()
+        .all(|d| d.exclusion == Some(Exclusion::Override)));
+}
+
+#[test]
+fn administrator_override_beats_tags_in_the_event() {
+    let mut world = World::new();
+    world.overrides = vec![admin_override("e1", None, false, Some("c3"))];
+    let occurrence = titled(event("ivanov-main", "e1"), "Встреча #nomeeting #client:c2");
+    let result = world.classify(&[occurrence]);
+    assert_eq!(
+        only_meeting(&result).counterparty,
+        Counterparty::Client("c3".into())
+    );
+}
+
+#[test]
+fn client_tag_finds_the_crm_id_whatever_its_case() {
+    let mut world = World::new();
+    world.clients[0].id = "RM-1".into();
+    let occurrence = with_guests(titled(event("ivanov-main", "e1"), "Визит"), &[]);
+    let mut occurrence = occurrence;
+    occurrence.description = Some("#client:rm-1".into());
+    assert_eq!(
+        world.decide(occurrence).counterparty,
+        Some(Counterparty::Client("RM-1".into()))
+    );
+}
+
 // ---- client matching ----
 
 #[test]
@@ -934,6 +971,28 @@ fn different_clients_at_the_same_time_are_two_meetings() {
     let romashka = event("ivanov-main", "a");
     let lutik = with_guests(event("ivanov-main", "b"), &[("x@lutik.ru", Accepted)]);
     assert_eq!(World::new().classify(&[romashka, lutik]).meetings.len(), 2);
+}
+
+#[test]
+fn an_odd_copy_does_not_chain_another_clients_meeting_in() {
+    // ivanov's copy of "x" has the Ромашка guest; sidorov's copy of the same
+    // UID lost its guest list and only names Лютик in the title. A real
+    // Лютик meeting 5 minutes later stays separate.
+    let full = event("ivanov-main", "x");
+    let odd = with_guests(titled(event("sidorov-main", "x"), "Встреча Лютик"), &[]);
+    let lutik = starting(
+        with_guests(event("petrov-main", "y"), &[("z@lutik.ru", Accepted)]),
+        at(T0) + Duration::minutes(5),
+    );
+    let result = World::new().classify(&[odd, lutik, full]);
+    let parties: Vec<&Counterparty> = result.meetings.iter().map(|m| &m.counterparty).collect();
+    assert_eq!(
+        parties,
+        [
+            &Counterparty::Client("c1".into()),
+            &Counterparty::Client("c2".into())
+        ]
+    );
 }
 
 // ---- credit ----

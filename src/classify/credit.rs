@@ -3,6 +3,7 @@
 //! within `dedupe_minutes` — become one meeting, credited to managers by the
 //! configured policy. Works on readings only; never re-reads event text.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
@@ -67,9 +68,14 @@ pub fn merge(
     ctx: &ClassifyContext,
 ) -> (Vec<Meeting>, Vec<Option<Meeting>>) {
     let n = occurrences.len();
-    let copy_key = |i: usize| {
-        let o = &occurrences[i];
-        (o.start, &o.calendar, &o.uid, o.recurrence_id, i)
+    // Copies in a fixed order: by key, then (for the malformed case of two
+    // different occurrences under one key) by content, never by position.
+    let by_copy = |a: &usize, b: &usize| copy_order(&occurrences[*a], &occurrences[*b]);
+    let by_rule_then_copy = |a: &usize, b: &usize| {
+        readings[*a]
+            .rule
+            .cmp(&readings[*b].rule)
+            .then_with(|| by_copy(a, b))
     };
     let instance =
         |i: usize| -> Instance { (occurrences[i].uid.as_str(), occurrences[i].recurrence_id) };
@@ -79,7 +85,6 @@ pub fn merge(
 
     let mut sets = UnionFind::new(n);
     let mut first_copy: HashMap<Instance, usize> = HashMap::new();
-    let mut by_party: BTreeMap<&Counterparty, Vec<usize>> = BTreeMap::new();
     for &i in &members {
         match first_copy.get(&instance(i)) {
             Some(&first) => sets.union(first, i),
@@ -87,7 +92,21 @@ pub fn merge(
                 first_copy.insert(instance(i), i);
             }
         }
-        if let Some(party) = &readings[i].counterparty {
+    }
+    // Copies of one instance may read differently (one has the guest list,
+    // another only a title): the instance's surest reading decides which
+    // client it is for the time-window dedupe, so one odd copy cannot chain
+    // another client's meeting into this one.
+    let mut surest: HashMap<usize, usize> = HashMap::new();
+    for &i in &members {
+        let best = surest.entry(sets.find(i)).or_insert(i);
+        if by_rule_then_copy(&i, best) == Ordering::Less {
+            *best = i;
+        }
+    }
+    let mut by_party: BTreeMap<&Counterparty, Vec<usize>> = BTreeMap::new();
+    for &i in &members {
+        if let Some(party) = &readings[surest[&sets.find(i)]].counterparty {
             by_party.entry(party).or_default().push(i);
         }
     }
@@ -95,7 +114,7 @@ pub fn merge(
     // it; that chains exactly the transitive closure of "within the window".
     let window = Duration::minutes(ctx.settings.dedupe_minutes);
     for copies in by_party.values_mut() {
-        copies.sort_by_key(|&i| copy_key(i));
+        copies.sort_by(by_copy);
         for pair in copies.windows(2) {
             if occurrences[pair[1]].start - occurrences[pair[0]].start <= window {
                 sets.union(pair[0], pair[1]);
@@ -127,8 +146,10 @@ pub fn merge(
 
     let mut meetings = Vec::new();
     let mut copy_meeting: Vec<Option<Meeting>> = vec![None; n];
+    // Exclusions learned here, applied once every group has been read.
+    let mut marks: Vec<(usize, Exclusion)> = Vec::new();
     for mut copies in groups.into_values() {
-        copies.sort_by_key(|&i| copy_key(i));
+        copies.sort_by(by_copy);
 
         let mut seen: BTreeMap<&str, Seen> = BTreeMap::new();
         let witnesses: BTreeSet<usize> = copies
@@ -165,7 +186,7 @@ pub fn merge(
             .collect();
         if took_part.is_empty() {
             for &i in &copies {
-                readings[i].exclusion = Some(Exclusion::NoManager);
+                marks.push((i, Exclusion::NoManager));
             }
             continue;
         }
@@ -173,7 +194,7 @@ pub fn merge(
         // The copy read most surely (earliest rule) speaks for the meeting.
         let primary = *copies
             .iter()
-            .min_by_key(|&&i| (readings[i].rule, copy_key(i)))
+            .min_by(|a, b| by_rule_then_copy(a, b))
             .expect("groups are non-empty");
         let counterparty = readings[primary]
             .counterparty
@@ -237,10 +258,15 @@ pub fn merge(
         for &i in &copies {
             let owner = readings[i].owner.clone();
             let own = |m: &&(usize, Meeting)| Some(m.1.manager.as_str()) == owner.as_deref();
-            let reported_here: Vec<&(usize, Meeting)> =
-                group_meetings.iter().filter(|(r, _)| *r == i).collect();
+            // By key, not position: a copy repeated in the input reads the
+            // same whichever of its twins came first.
+            let key = |o: &Occurrence| (o.calendar.clone(), o.uid.clone(), o.recurrence_id);
+            let reported_here: Vec<&(usize, Meeting)> = group_meetings
+                .iter()
+                .filter(|(r, _)| key(&occurrences[*r]) == key(&occurrences[i]))
+                .collect();
             let meeting = if reported_here.is_empty() {
-                readings[i].exclusion = Some(Exclusion::Duplicate);
+                marks.push((i, Exclusion::Duplicate));
                 group_meetings.iter().find(own).or(group_meetings.first())
             } else {
                 reported_here
@@ -253,5 +279,67 @@ pub fn merge(
         }
         meetings.extend(group_meetings.into_iter().map(|(_, m)| m));
     }
+    for (i, exclusion) in marks {
+        readings[i].exclusion = Some(exclusion);
+    }
     (meetings, copy_meeting)
+}
+
+/// The order copies are considered in: start, calendar, uid, instance; the
+/// full content only breaks ties between different occurrences that share a
+/// key, which normalization should never produce but must not make the
+/// result depend on input order.
+fn copy_order(a: &Occurrence, b: &Occurrence) -> Ordering {
+    (a.start, &a.calendar, &a.uid, a.recurrence_id)
+        .cmp(&(b.start, &b.calendar, &b.uid, b.recurrence_id))
+        .then_with(|| {
+            if a == b {
+                Ordering::Equal
+            } else {
+                let content = |o: &Occurrence| serde_json::to_string(o).unwrap_or_default();
+                content(a).cmp(&content(b))
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_find_joins_transitively() {
+        let mut sets = UnionFind::new(4);
+        sets.union(3, 1);
+        sets.union(1, 2);
+        assert_eq!(sets.find(3), sets.find(2));
+        assert_eq!(sets.find(2), 1, "the smallest position is the root");
+        assert_ne!(sets.find(0), sets.find(1));
+    }
+
+    #[test]
+    fn took_part_follows_the_precise_reading() {
+        let seen = |organized, own_copy, listed, declined| Seen {
+            organized,
+            own_copy,
+            listed,
+            declined,
+        };
+        assert!(
+            seen(true, false, false, true).took_part(),
+            "organizing is taking part"
+        );
+        assert!(
+            seen(false, true, false, true).took_part(),
+            "an undeclined own copy is enough"
+        );
+        assert!(
+            seen(false, false, true, false).took_part(),
+            "listed and never declined"
+        );
+        assert!(
+            !seen(false, false, true, true).took_part(),
+            "declined one copy of it"
+        );
+        assert!(!seen(false, false, false, false).took_part());
+    }
 }

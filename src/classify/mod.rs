@@ -10,7 +10,7 @@ mod credit;
 mod read;
 pub mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -66,6 +66,7 @@ pub struct Classification {
 pub fn classify(occurrences: &[Occurrence], ctx: &ClassifyContext) -> Classification {
     let reader = read::Reader::new(ctx);
     let mut readings: Vec<read::Reading> = occurrences.iter().map(|o| reader.read(o)).collect();
+    spread_exclusion_overrides(occurrences, &mut readings);
     let (mut meetings, copy_meeting) = credit::merge(occurrences, &mut readings, ctx);
     meetings.sort_by(|a, b| {
         (a.start, &a.manager, &a.calendar, &a.uid, a.recurrence_id).cmp(&(
@@ -95,5 +96,26 @@ pub fn classify(occurrences: &[Occurrence], ctx: &ClassifyContext) -> Classifica
     Classification {
         meetings,
         decisions,
+    }
+}
+
+/// All copies of an event instance are one meeting, so "not a meeting" said
+/// on one copy (an override for one calendar, a tag in one copy) holds for
+/// every copy: otherwise another manager's copy would bring the meeting back,
+/// even to the very manager who asked to drop it.
+fn spread_exclusion_overrides(occurrences: &[Occurrence], readings: &mut [read::Reading]) {
+    let dropped: HashSet<(&str, Option<DateTime<Utc>>)> = occurrences
+        .iter()
+        .zip(readings.iter())
+        .filter(|(_, r)| r.exclusion == Some(Exclusion::Override))
+        .map(|(o, _)| (o.uid.as_str(), o.recurrence_id))
+        .collect();
+    if dropped.is_empty() {
+        return;
+    }
+    for (occurrence, reading) in occurrences.iter().zip(readings.iter_mut()) {
+        if dropped.contains(&(occurrence.uid.as_str(), occurrence.recurrence_id)) {
+            reading.exclusion = Some(Exclusion::Override);
+        }
     }
 }

@@ -48,8 +48,6 @@ pub struct Reading {
 
 /// An administrator's override, with its instance parsed once.
 struct Override<'a> {
-    calendar: &'a str,
-    uid: &'a str,
     /// `None`: every instance of the event.
     instance: Option<DateTime<Utc>>,
     exclude: bool,
@@ -78,7 +76,8 @@ pub struct Reader<'a> {
     excluded_titles: Stems,
     exhibition: Stems,
     call: Stems,
-    overrides: Vec<Override<'a>>,
+    /// Overrides by (calendar, uid), in configuration order.
+    overrides: HashMap<&'a str, HashMap<&'a str, Vec<Override<'a>>>>,
 }
 
 fn normalize_domain(domain: &str) -> String {
@@ -138,23 +137,28 @@ impl<'a> Reader<'a> {
             }
         }
 
-        let overrides = ctx
-            .overrides
-            .iter()
-            .filter_map(|o| {
-                let instance = match &o.recurrence_id {
-                    Some(r) => Some(DateTime::parse_from_rfc3339(r).ok()?.with_timezone(&Utc)),
-                    None => None,
-                };
-                Some(Override {
-                    calendar: &o.calendar,
-                    uid: &o.uid,
+        let mut overrides: HashMap<&str, HashMap<&str, Vec<Override>>> = HashMap::new();
+        for o in ctx.overrides {
+            // Validation rejects a malformed instance; should one slip
+            // through, it must not widen into an override of the series.
+            let instance = match &o.recurrence_id {
+                Some(r) => match DateTime::parse_from_rfc3339(r) {
+                    Ok(t) => Some(t.with_timezone(&Utc)),
+                    Err(_) => continue,
+                },
+                None => None,
+            };
+            overrides
+                .entry(o.calendar.as_str())
+                .or_default()
+                .entry(o.uid.as_str())
+                .or_default()
+                .push(Override {
                     instance,
                     exclude: o.exclude,
                     client: o.client.as_deref(),
-                })
-            })
-            .collect();
+                });
+        }
 
         Reader {
             ctx,
@@ -201,7 +205,13 @@ impl<'a> Reader<'a> {
         let kind = self.kind(occurrence, &title_words);
 
         let minutes = (occurrence.end - occurrence.start).num_seconds() as f64 / 60.0;
-        let exclusion = if admin.is_some_and(|o| o.exclude) || tags.no_meeting {
+        // An administrator's override is deliberate and recorded with who
+        // and why: it beats the tags written into the event.
+        let no_meeting = match admin {
+            Some(admin) => admin.exclude,
+            None => tags.no_meeting,
+        };
+        let exclusion = if no_meeting {
             // A human said so: that trumps every automatic reading.
             Some(Exclusion::Override)
         } else if occurrence.status == EventStatus::Cancelled {
@@ -329,19 +339,16 @@ impl<'a> Reader<'a> {
     }
 
     fn override_for(&self, occurrence: &Occurrence) -> Option<&Override<'a>> {
-        let matching = |o: &&Override| o.calendar == occurrence.calendar && o.uid == occurrence.uid;
+        let candidates = self
+            .overrides
+            .get(occurrence.calendar.as_str())?
+            .get(occurrence.uid.as_str())?;
         // One instance's override beats the series'; among equals the later
         // entry is the later correction.
-        self.overrides
+        candidates
             .iter()
-            .filter(matching)
             .rfind(|o| o.instance.is_some() && o.instance == occurrence.recurrence_id)
-            .or_else(|| {
-                self.overrides
-                    .iter()
-                    .filter(matching)
-                    .rfind(|o| o.instance.is_none())
-            })
+            .or_else(|| candidates.iter().rfind(|o| o.instance.is_none()))
     }
 
     /// A tag or override names the client by id; ids are matched exactly,
@@ -365,7 +372,11 @@ impl<'a> Reader<'a> {
         admin: Option<&Override>,
         tags: &Tags,
     ) -> (Option<Counterparty>, Option<MatchRule>) {
-        if let Some(client) = admin.and_then(|o| o.client).or(tags.client.as_deref()) {
+        let named = match admin {
+            Some(admin) => admin.client,
+            None => tags.client.as_deref(),
+        };
+        if let Some(client) = named {
             return (
                 Some(Counterparty::Client(self.resolve_client(client))),
                 Some(MatchRule::Override),
@@ -494,5 +505,27 @@ fn is_company_domain(company: &[String], domain: &str) -> bool {
 fn push_unique(list: &mut Vec<usize>, value: usize) {
     if !list.contains(&value) {
         list.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn company_subdomains_are_internal_lookalikes_are_not() {
+        let company = vec!["acme.example".to_string()];
+        assert!(is_company_domain(&company, "acme.example"));
+        assert!(is_company_domain(&company, "MSK.Acme.Example."));
+        assert!(!is_company_domain(&company, "notacme.example"));
+        assert!(!is_company_domain(&company, "acme.example.org"));
+    }
+
+    #[test]
+    fn domains_are_normalized() {
+        assert_eq!(normalize_domain(" @Romashka.RU. "), "romashka.ru");
+        assert_eq!(domain_of("a@b.ru"), Some("b.ru"));
+        assert_eq!(domain_of("no-at-sign"), None);
+        assert_eq!(domain_of("trailing@"), None);
     }
 }

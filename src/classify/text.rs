@@ -25,19 +25,29 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Client names (and aliases) indexed by their first significant word, so a
-/// title is checked against the few clients whose name could start at each of
-/// its words — never against every client.
+/// Client names (and aliases) indexed by their rarest word, so a title is
+/// checked only against the few clients whose name could contain each of its
+/// words — never against every client, and not against every "Торговый дом
+/// …" when a title says "торговый".
 #[derive(Debug, Default)]
 pub struct TitleIndex {
-    /// First word → (client position in the CRM list, the name's words).
-    by_first_word: HashMap<String, Vec<(usize, Vec<String>)>>,
+    /// Anchor word → the names holding it.
+    by_anchor: HashMap<String, Vec<IndexedName>>,
+}
+
+#[derive(Debug)]
+struct IndexedName {
+    /// The client's position in the CRM list.
+    client: usize,
+    words: Vec<String>,
+    /// Where the anchor word sits in `words`.
+    anchor: usize,
 }
 
 impl TitleIndex {
     pub fn new(clients: &[Client], legal_forms: &[String]) -> TitleIndex {
         let legal: HashSet<String> = legal_forms.iter().map(|f| fold(f.trim())).collect();
-        let mut by_first_word: HashMap<String, Vec<(usize, Vec<String>)>> = HashMap::new();
+        let mut names: Vec<(usize, Vec<String>)> = Vec::new();
         for (position, client) in clients.iter().enumerate() {
             for name in std::iter::once(&client.name).chain(client.aliases.iter()) {
                 let name_words: Vec<String> = words(name)
@@ -49,16 +59,42 @@ impl TitleIndex {
                 if name_words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 {
                     continue;
                 }
-                let entry = by_first_word.entry(name_words[0].clone()).or_default();
-                if !entry
+                if !names
                     .iter()
-                    .any(|(p, w)| *p == position && *w == name_words)
+                    .rev()
+                    .take_while(|(p, _)| *p == position)
+                    .any(|(_, w)| *w == name_words)
                 {
-                    entry.push((position, name_words));
+                    names.push((position, name_words));
                 }
             }
         }
-        TitleIndex { by_first_word }
+        let mut frequency: HashMap<&str, usize> = HashMap::new();
+        for (_, name_words) in &names {
+            for word in name_words {
+                *frequency.entry(word.as_str()).or_default() += 1;
+            }
+        }
+        let anchors: Vec<usize> = names
+            .iter()
+            .map(|(_, name_words)| {
+                (0..name_words.len())
+                    .min_by_key(|&k| (frequency[name_words[k].as_str()], k))
+                    .expect("indexed names are non-empty")
+            })
+            .collect();
+        let mut by_anchor: HashMap<String, Vec<IndexedName>> = HashMap::new();
+        for ((client, words), anchor) in names.into_iter().zip(anchors) {
+            by_anchor
+                .entry(words[anchor].clone())
+                .or_default()
+                .push(IndexedName {
+                    client,
+                    words,
+                    anchor,
+                });
+        }
+        TitleIndex { by_anchor }
     }
 
     /// Positions of the clients named in `text`, ascending. A name found only
@@ -68,9 +104,12 @@ impl TitleIndex {
         let title = words(text);
         let mut found: Vec<(usize, usize, usize)> = Vec::new(); // (from, to, client)
         for (i, word) in title.iter().enumerate() {
-            for (client, name) in self.by_first_word.get(word).into_iter().flatten() {
-                if title[i..].starts_with(name) {
-                    found.push((i, i + name.len(), *client));
+            for name in self.by_anchor.get(word).into_iter().flatten() {
+                let Some(from) = i.checked_sub(name.anchor) else {
+                    continue;
+                };
+                if title[from..].starts_with(&name.words) {
+                    found.push((from, from + name.words.len(), name.client));
                 }
             }
         }
@@ -311,6 +350,26 @@ mod tests {
         );
         assert_eq!(index.find("Встреча Ромашка Плюс"), [1]);
         assert_eq!(index.find("Встреча Ромашка"), [0]);
+    }
+
+    #[test]
+    fn names_sharing_common_words_are_told_apart() {
+        let index = TitleIndex::new(
+            &[
+                client("a", "Торговый дом «Альфа»", &[]),
+                client("b", "ТОРГОВЫЙ ДОМ БЕТА", &[]),
+                client("c", "Бета", &[]),
+            ],
+            &legal(),
+        );
+        assert_eq!(index.find("Визит в Торговый дом Бета"), [1]);
+        assert_eq!(
+            index.find("Альфа"),
+            Vec::<usize>::new(),
+            "the whole name is needed"
+        );
+        assert!(index.find("торговый дом").is_empty());
+        assert_eq!(index.find("Бета и торговый дом Альфа"), [0, 2]);
     }
 
     #[test]
