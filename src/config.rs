@@ -174,7 +174,8 @@ pub struct ScoringConfig {
     /// Rule 3 of client matching: client names in titles.
     pub match_titles: bool,
     pub weights: Weights,
-    /// Case-insensitive substrings of titles that are never meetings.
+    /// Title words (matched case-insensitively at word beginnings, so "обед"
+    /// matches "Обед" but not "Победа") that are never meetings.
     pub excluded_titles: Vec<String>,
     /// Title word stems that make a meeting an `exhibition`.
     pub exhibition_keywords: Vec<String>,
