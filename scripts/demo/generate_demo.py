@@ -5,9 +5,9 @@ reference reading of it (per-manager monthly figures by SPEC §4-5).
 The files in examples/demo are committed; this script is how they were made.
 It is deterministic (fixed seed). Run from anywhere:
 
-    python3 examples/demo/tools/generate_demo.py            # rewrite files, print Nov 2026
-    python3 examples/demo/tools/generate_demo.py --check    # only print the reference report
-    python3 examples/demo/tools/generate_demo.py --month 2026-07
+    python3 scripts/demo/generate_demo.py            # rewrite files, print Nov 2026
+    python3 scripts/demo/generate_demo.py --check    # only print the reference report
+    python3 scripts/demo/generate_demo.py --month 2026-07
 
 Needs only the Python standard library (and python-dateutil for RRULE
 expansion in the reference reading, present wherever `icalendar` is).
@@ -1234,7 +1234,7 @@ def print_report(rows, period, verbose):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(__file__), "..")))
+    ap.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "demo")))
     ap.add_argument("--check", action="store_true", help="do not write files")
     ap.add_argument("--month", default="2026-11")
     ap.add_argument("-v", "--verbose", action="store_true")
