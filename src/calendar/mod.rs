@@ -261,6 +261,10 @@ fn merge_series(
             .any(|c| c.recurrence_id.is_none() && cancels(c, m))
     });
     let master_start = master.and_then(|m| m.start.clone());
+    let master_length = master.and_then(|m| {
+        let start = m.start.as_ref()?;
+        Some(event_length(m, start, None, &mut Vec::new()))
+    });
     let frame = master_start.as_ref().map(Frame::of);
     let key_of = |rid: &Time| match (&frame, &master_start) {
         (Some(frame), Some(start)) => frame.key_of(rid, start),
@@ -328,7 +332,7 @@ fn merge_series(
                             Some((rkey, ov)) => {
                                 let ov_start = ov.start.as_ref().expect("overrides have DTSTART");
                                 let mut notes = Vec::new();
-                                let length = event_length(ov, ov_start, &mut notes);
+                                let length = event_length(ov, ov_start, master_length, &mut notes);
                                 let s = inst.start + (ov_start.utc() - rkey);
                                 (s, s + length, &ov.details, zone_label(ov_start))
                             }
@@ -362,7 +366,7 @@ fn merge_series(
             if !overrides.contains_key(&key) {
                 let mut notes = Vec::new();
                 let s = start.utc();
-                let e = s + event_length(master, start, &mut notes);
+                let e = s + event_length(master, start, None, &mut notes);
                 for (line, message) in notes {
                     warn(master, line, message, false);
                 }
@@ -391,7 +395,7 @@ fn merge_series(
         if let Some(start) = &cancel.start {
             let mut notes = Vec::new();
             let s = start.utc();
-            let e = s + event_length(cancel, start, &mut notes);
+            let e = s + event_length(cancel, start, None, &mut notes);
             if in_window(s, e, opts) {
                 out.push(occurrence(
                     calendar,
@@ -417,7 +421,7 @@ fn merge_series(
         let start = ov.start.as_ref().expect("overrides have DTSTART");
         let mut notes = Vec::new();
         let s = start.utc();
-        let e = s + event_length(ov, start, &mut notes);
+        let e = s + event_length(ov, start, master_length, &mut notes);
         for (line, message) in notes {
             warn(ov, line, message, false);
         }

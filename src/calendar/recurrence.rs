@@ -93,8 +93,15 @@ impl Frame {
 
 /// The length of each instance: DTEND − DTSTART, else DURATION, else one day
 /// for all-day events and zero for timed ones (RFC 5545 §3.6.1). A DTEND
-/// before DTSTART is read as zero length, with a note.
-pub fn event_length(event: &EventData, start: &Time, notes: &mut Vec<(usize, String)>) -> Duration {
+/// before DTSTART is an export error; it is read as `fallback` (for an
+/// override: its master's length, as moved instances keep their length) or
+/// zero, with a note.
+pub fn event_length(
+    event: &EventData,
+    start: &Time,
+    fallback: Option<Duration>,
+    notes: &mut Vec<(usize, String)>,
+) -> Duration {
     match start {
         Time::Date(d) => {
             let days = match (&event.end, event.duration) {
@@ -108,11 +115,13 @@ pub fn event_length(event: &EventData, start: &Time, notes: &mut Vec<(usize, Str
             (Some(end), _) => {
                 let length = end.utc() - start.utc();
                 if length < Duration::zero() {
-                    notes.push((
-                        event.line,
-                        "DTEND before DTSTART: read as zero length".into(),
-                    ));
-                    Duration::zero()
+                    let used = fallback.unwrap_or_else(Duration::zero);
+                    let message = format!(
+                        "DTEND before DTSTART: read as {} minutes long",
+                        used.num_minutes()
+                    );
+                    notes.push((event.line, message));
+                    used
                 } else {
                     length
                 }
@@ -141,7 +150,7 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
     let start = event.start.as_ref().ok_or("no DTSTART")?;
     let frame = Frame::of(start);
     let mut out = Expansion::default();
-    let length = event_length(event, start, &mut out.notes);
+    let length = event_length(event, start, None, &mut out.notes);
     let mut found: BTreeMap<DateTime<Utc>, Instance> = BTreeMap::new();
     let base_local = match start {
         Time::Date(d) => d.and_hms_opt(0, 0, 0).expect("midnight exists"),
@@ -224,7 +233,26 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
             (Frame::Zoned(_), Time::Date(d)) => {
                 excluded_days.insert(*d);
             }
-            _ => {
+            (Frame::Zoned(_), Time::At { local, .. }) => {
+                let key = ex.utc();
+                if found.contains_key(&key) {
+                    excluded_keys.insert(key);
+                    continue;
+                }
+                // No instance at that instant. Exporters that mix zones
+                // write the instance's wall-clock time with another zone
+                // (DTSTART in New York, EXDATE "12:00" in Los Angeles): an
+                // instance at exactly that wall-clock time is the one meant.
+                let wall = found.keys().copied().find(|k| frame.to_local(*k) == *local);
+                if let Some(k) = wall {
+                    excluded_keys.insert(k);
+                    out.notes.push((
+                        event.line,
+                        format!("EXDATE {local} matched an instance by wall-clock time only (its zone differs from DTSTART's)"),
+                    ));
+                }
+            }
+            (Frame::AllDay, _) => {
                 excluded_keys.insert(frame.key_of(ex, start));
             }
         }
