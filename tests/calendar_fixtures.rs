@@ -6,7 +6,7 @@
 //! with python's `recurring-ical-events` 3.8 where it can read the file; the
 //! places where we deliberately differ are noted at the test.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use meetledger::calendar::{normalize, ExpandOptions, IcsInput, ParsedCalendar};
 use meetledger::model::{EventStatus, Occurrence, PartStat};
@@ -114,7 +114,7 @@ fn starts(r: &ParsedCalendar, uid: &str) -> Vec<String> {
         .collect()
 }
 
-fn only<'a>(r: &'a ParsedCalendar) -> &'a Occurrence {
+fn only(r: &ParsedCalendar) -> &Occurrence {
     assert_eq!(
         r.occurrences.len(),
         1,
@@ -1259,4 +1259,638 @@ fn zimbra_utc_negative_zero_x_microsoft() {
         (org.email.as_str(), org.name.as_deref()),
         ("calmozilla1@yahoo.com", Some("Sahaja Lal"))
     );
+}
+
+// ------------------------------------------------------ inline scenarios
+
+/// Wraps VEVENT lines in a VCALENDAR (CRLF, as most producers write).
+fn cal(body: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{}\r\nEND:VCALENDAR\r\n",
+        body.trim().replace('\n', "\r\n")
+    )
+}
+
+#[test]
+fn weekly_series_with_a_moved_and_an_excluded_instance() {
+    let text = cal("
+BEGIN:VEVENT
+UID:weekly-1
+SUMMARY:Встреча ООО Ромашка
+DTSTART;TZID=Europe/Moscow:20240902T100000
+DTEND;TZID=Europe/Moscow:20240902T110000
+RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=5
+EXDATE;TZID=Europe/Moscow:20240916T100000
+END:VEVENT
+BEGIN:VEVENT
+UID:weekly-1
+RECURRENCE-ID;TZID=Europe/Moscow:20240909T100000
+SUMMARY:Встреча ООО Ромашка (перенос)
+DTSTART;TZID=Europe/Moscow:20240910T150000
+DTEND;TZID=Europe/Moscow:20240910T153000
+END:VEVENT");
+    let r = inline(&text, "2024-09-01", "2024-10-01");
+    assert_eq!(
+        starts(&r, "weekly-1"),
+        [
+            "2024-09-02T07:00Z",
+            "2024-09-10T12:00Z",
+            "2024-09-23T07:00Z",
+            "2024-09-30T07:00Z"
+        ]
+    );
+    let moved = by_start(&r, "weekly-1", "2024-09-10T12:00Z");
+    assert_eq!(moved.recurrence_id, Some(t("2024-09-09T07:00Z")));
+    assert_eq!(moved.title, "Встреча ООО Ромашка (перенос)");
+    assert_eq!(fmt(moved.end), "2024-09-10T12:30Z");
+    let first = by_start(&r, "weekly-1", "2024-09-02T07:00Z");
+    assert_eq!(
+        first.recurrence_id,
+        Some(first.start),
+        "the master's own instances carry their recurrence id"
+    );
+    assert_eq!(first.tz.as_deref(), Some("Europe/Moscow"));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn windows_zone_names_without_vtimezone() {
+    let text = cal("
+BEGIN:VEVENT
+UID:win-1
+DTSTART;TZID=Russian Standard Time:20240415T100000
+DTEND;TZID=Russian Standard Time:20240415T110000
+END:VEVENT
+BEGIN:VEVENT
+UID:win-2
+DTSTART;TZID=\"(UTC+03:00) Moscow, St. Petersburg, Volgograd\":20240416T100000
+DURATION:PT45M
+END:VEVENT
+BEGIN:VEVENT
+UID:win-3
+DTSTART;TZID=W. Europe Standard Time:20240417T100000
+END:VEVENT");
+    let mut o = opts("2024-04-01", "2024-05-01");
+    o.default_tz = Tz::America__New_York;
+    let r = normalize(
+        &[IcsInput {
+            name: "win.ics".into(),
+            text,
+        }],
+        "cal",
+        &o,
+    );
+    let one = by_start(&r, "win-1", "2024-04-15T07:00Z");
+    assert_eq!(one.tz.as_deref(), Some("Europe/Moscow"));
+    let two = by_start(&r, "win-2", "2024-04-16T07:00Z");
+    assert_eq!(two.tz.as_deref(), Some("Europe/Moscow"));
+    assert_eq!(fmt(two.end), "2024-04-16T07:45Z");
+    assert_eq!(
+        by_start(&r, "win-3", "2024-04-17T08:00Z").tz.as_deref(),
+        Some("Europe/Berlin")
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn unknown_zone_falls_back_to_the_default_zone_with_a_warning() {
+    let text = cal("
+BEGIN:VEVENT
+UID:mars
+DTSTART;TZID=Olympus Mons Time:20240415T100000
+END:VEVENT");
+    let r = inline(&text, "2024-04-01", "2024-05-01");
+    assert_eq!(
+        fmt(only(&r).start),
+        "2024-04-15T07:00Z",
+        "read in Moscow time"
+    );
+    let w = &r.warnings[0];
+    assert!(
+        !w.skipped && w.message.contains("Olympus Mons Time"),
+        "{w:?}"
+    );
+    assert_eq!((w.uid.as_deref(), w.line), (Some("mars"), Some(6)));
+}
+
+#[test]
+fn floating_time_is_read_in_the_default_zone() {
+    let text = cal("
+BEGIN:VEVENT
+UID:float
+DTSTART:20240115T100000
+DTEND:20240115T113000
+END:VEVENT");
+    let mut o = opts("2024-01-01", "2024-02-01");
+    o.default_tz = Tz::America__New_York;
+    let r = normalize(
+        &[IcsInput {
+            name: "f.ics".into(),
+            text: text.clone(),
+        }],
+        "cal",
+        &o,
+    );
+    let occ = only(&r);
+    assert_eq!(
+        (fmt(occ.start), fmt(occ.end)),
+        ("2024-01-15T15:00Z".into(), "2024-01-15T16:30Z".into())
+    );
+    assert_eq!(occ.tz, None);
+    o.default_tz = Tz::Europe__Moscow;
+    let r = normalize(
+        &[IcsInput {
+            name: "f.ics".into(),
+            text,
+        }],
+        "cal",
+        &o,
+    );
+    assert_eq!(fmt(only(&r).start), "2024-01-15T07:00Z");
+}
+
+#[test]
+fn all_day_events_are_dates_at_midnight_utc() {
+    let text = cal("
+BEGIN:VEVENT
+UID:day-1
+DTSTART;VALUE=DATE:20240301
+END:VEVENT
+BEGIN:VEVENT
+UID:day-3
+DTSTART;VALUE=DATE:20240305
+DURATION:P3D
+END:VEVENT
+BEGIN:VEVENT
+UID:day-2
+DTSTART;VALUE=DATE:20240310
+DTEND;VALUE=DATE:20240312
+END:VEVENT");
+    let mut o = opts("2024-03-01", "2024-04-01");
+    o.default_tz = Tz::Asia__Vladivostok;
+    let r = normalize(
+        &[IcsInput {
+            name: "d.ics".into(),
+            text,
+        }],
+        "cal",
+        &o,
+    );
+    let spans: Vec<(String, String, String)> = r
+        .occurrences
+        .iter()
+        .map(|x| (x.uid.clone(), fmt(x.start), fmt(x.end)))
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            (
+                "day-1".to_string(),
+                "2024-03-01T00:00Z".to_string(),
+                "2024-03-02T00:00Z".to_string()
+            ),
+            (
+                "day-2".to_string(),
+                "2024-03-10T00:00Z".to_string(),
+                "2024-03-12T00:00Z".to_string()
+            ),
+            (
+                "day-3".to_string(),
+                "2024-03-05T00:00Z".to_string(),
+                "2024-03-08T00:00Z".to_string()
+            ),
+        ]
+    );
+    assert!(r
+        .occurrences
+        .iter()
+        .all(|x| x.all_day && x.tz.is_none() && x.recurrence_id.is_none()));
+}
+
+#[test]
+fn unbounded_secondly_rule_is_capped_with_a_warning() {
+    let text = cal("
+BEGIN:VEVENT
+UID:every-second
+DTSTART:20240101T000000Z
+RRULE:FREQ=SECONDLY
+END:VEVENT");
+    let began = std::time::Instant::now();
+    let r = inline(&text, "2024-01-01", "2024-02-01");
+    assert_eq!(r.occurrences.len(), 10_000);
+    let w = r
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("capped"))
+        .expect("cap warning");
+    assert_eq!((w.uid.as_deref(), w.skipped), (Some("every-second"), false));
+    assert!(began.elapsed().as_secs() < 10, "took {:?}", began.elapsed());
+}
+
+#[test]
+fn rules_starting_in_year_0001_do_not_hang() {
+    let text = cal("
+BEGIN:VEVENT
+UID:ancient-secondly
+DTSTART:00010101T000000Z
+RRULE:FREQ=SECONDLY;INTERVAL=7
+END:VEVENT
+BEGIN:VEVENT
+UID:ancient-daily
+DTSTART;TZID=Europe/Berlin:00010101T090000
+DTEND;TZID=Europe/Berlin:00010101T100000
+RRULE:FREQ=DAILY
+END:VEVENT
+BEGIN:VEVENT
+UID:ancient-count
+DTSTART:00010101T000000Z
+RRULE:FREQ=SECONDLY;COUNT=2000000000
+END:VEVENT
+BEGIN:VEVENT
+UID:ancient-yearly
+DTSTART;VALUE=DATE:00010615
+RRULE:FREQ=YEARLY
+END:VEVENT");
+    let began = std::time::Instant::now();
+    let r = inline(&text, "2024-06-01", "2024-06-03");
+    assert!(began.elapsed().as_secs() < 20, "took {:?}", began.elapsed());
+    // Two days of a 7-second rule: capped; the alignment to year 1 is kept.
+    let secondly = r
+        .occurrences
+        .iter()
+        .filter(|o| o.uid == "ancient-secondly")
+        .collect::<Vec<_>>();
+    assert_eq!(secondly.len(), 10_000);
+    assert!(secondly
+        .iter()
+        .all(|o| (o.start - t("0001-01-01")).num_seconds() % 7 == 0));
+    assert_eq!(
+        starts(&r, "ancient-daily"),
+        ["2024-06-01T07:00Z", "2024-06-02T07:00Z"]
+    );
+    assert!(
+        starts(&r, "ancient-yearly").is_empty(),
+        "15 June is outside the window"
+    );
+    // COUNT cannot be skipped ahead: expansion stops with a warning instead.
+    assert!(starts(&r, "ancient-count").is_empty());
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.uid.as_deref() == Some("ancient-count") && w.message.contains("stopped")));
+}
+
+#[test]
+fn a_malformed_event_is_skipped_with_file_line_and_uid() {
+    let text = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:good\nDTSTART:20240110T090000Z\nEND:VEVENT\nBEGIN:VEVENT\nUID:bad\nDTSTART:2024-13-45T25:00\nEND:VEVENT\nBEGIN:VEVENT\nUID:rejected\nDTSTART:20240110T090000Z\nRRULE:FREQ=WEEKLY;BYMONTHDAY=1\nEND:VEVENT\nEND:VCALENDAR\n";
+    let r = normalize(
+        &[IcsInput {
+            name: "calendars/ivanov.ics".into(),
+            text: text.into(),
+        }],
+        "cal",
+        &opts("2024-01-01", "2024-02-01"),
+    );
+    assert_eq!(starts(&r, "good"), ["2024-01-10T09:00Z"]);
+    assert_eq!(r.occurrences.len(), 1);
+    let bad = r
+        .warnings
+        .iter()
+        .find(|w| w.uid.as_deref() == Some("bad"))
+        .unwrap();
+    assert_eq!(
+        (bad.file.as_str(), bad.line, bad.skipped),
+        ("calendars/ivanov.ics", Some(7), true)
+    );
+    assert!(bad.message.contains("DTSTART on line 9"), "{}", bad.message);
+    // A rule the rrule crate rejects (BYMONTHDAY with WEEKLY) skips the event.
+    let rejected = r
+        .warnings
+        .iter()
+        .find(|w| w.uid.as_deref() == Some("rejected"))
+        .unwrap();
+    assert!(
+        rejected.skipped && rejected.message.contains("RRULE on line 14"),
+        "{rejected:?}"
+    );
+}
+
+#[test]
+fn overrides_merge_with_their_master_across_files() {
+    let master = cal("
+BEGIN:VEVENT
+UID:split
+DTSTART:20240101T090000Z
+DTEND:20240101T100000Z
+RRULE:FREQ=DAILY;COUNT=3
+END:VEVENT");
+    let override_ = cal("
+BEGIN:VEVENT
+UID:split
+RECURRENCE-ID:20240102T090000Z
+DTSTART:20240102T140000Z
+DTEND:20240102T150000Z
+SUMMARY:moved
+END:VEVENT");
+    let files = [
+        IcsInput {
+            name: "b.ics".into(),
+            text: override_,
+        },
+        IcsInput {
+            name: "a.ics".into(),
+            text: master,
+        },
+    ];
+    let r = normalize(&files, "cal", &opts("2024-01-01", "2024-02-01"));
+    assert_eq!(
+        starts(&r, "split"),
+        [
+            "2024-01-01T09:00Z",
+            "2024-01-02T14:00Z",
+            "2024-01-03T09:00Z"
+        ]
+    );
+}
+
+#[test]
+fn cancellations_per_instance_and_per_series() {
+    let series = cal("
+BEGIN:VEVENT
+UID:c1
+SEQUENCE:1
+DTSTART;TZID=Europe/Moscow:20240101T120000
+RRULE:FREQ=DAILY;COUNT=3
+END:VEVENT
+BEGIN:VEVENT
+UID:c2
+STATUS:CANCELLED
+DTSTART;TZID=Europe/Moscow:20240101T120000
+RRULE:FREQ=DAILY;COUNT=2
+END:VEVENT");
+    let cancel = "BEGIN:VCALENDAR\nMETHOD:CANCEL\nBEGIN:VEVENT\nUID:c1\nSEQUENCE:2\nRECURRENCE-ID;TZID=Europe/Moscow:20240102T120000\nSTATUS:CANCELLED\nEND:VEVENT\nEND:VCALENDAR\n";
+    let files = [
+        IcsInput {
+            name: "a.ics".into(),
+            text: series,
+        },
+        IcsInput {
+            name: "cancel.ics".into(),
+            text: cancel.into(),
+        },
+    ];
+    let r = normalize(&files, "cal", &opts("2024-01-01", "2024-02-01"));
+    let status = |uid: &str| {
+        r.occurrences
+            .iter()
+            .filter(|o| o.uid == uid)
+            .map(|o| o.status)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        status("c1"),
+        [
+            EventStatus::Confirmed,
+            EventStatus::Cancelled,
+            EventStatus::Confirmed
+        ]
+    );
+    assert_eq!(
+        status("c2"),
+        [EventStatus::Cancelled, EventStatus::Cancelled]
+    );
+    assert_eq!(
+        starts(&r, "c1")[1],
+        "2024-01-02T09:00Z",
+        "the cancelled instance keeps the master's time"
+    );
+}
+
+#[test]
+fn until_as_a_date_and_until_in_utc() {
+    let text = cal("
+BEGIN:VEVENT
+UID:until-date
+DTSTART;TZID=Europe/Berlin:20240101T090000
+RRULE:FREQ=DAILY;UNTIL=20240103
+END:VEVENT
+BEGIN:VEVENT
+UID:until-utc
+DTSTART;TZID=America/New_York:20240101T230000
+RRULE:FREQ=DAILY;UNTIL=20240103T040000Z
+END:VEVENT");
+    let r = inline(&text, "2024-01-01", "2024-02-01");
+    // A date UNTIL against a date-time DTSTART includes that whole day.
+    assert_eq!(
+        starts(&r, "until-date"),
+        [
+            "2024-01-01T08:00Z",
+            "2024-01-02T08:00Z",
+            "2024-01-03T08:00Z"
+        ]
+    );
+    // 23:00 New York = 04:00Z next day: the instance at exactly UNTIL counts.
+    assert_eq!(
+        starts(&r, "until-utc"),
+        ["2024-01-02T04:00Z", "2024-01-03T04:00Z"]
+    );
+}
+
+#[test]
+fn rdate_dates_datetimes_and_periods_and_exdate_in_utc() {
+    let text = cal("
+BEGIN:VEVENT
+UID:rd
+DTSTART;TZID=Europe/Moscow:20240101T100000
+DTEND;TZID=Europe/Moscow:20240101T110000
+RDATE;VALUE=DATE:20240105
+RDATE;TZID=Europe/Berlin:20240106T100000
+RDATE;VALUE=PERIOD:20240107T060000Z/20240107T090000Z,20240108T060000Z/PT30M
+RRULE:FREQ=DAILY;COUNT=3
+EXDATE:20240102T070000Z
+END:VEVENT");
+    let r = inline(&text, "2024-01-01", "2024-02-01");
+    let spans: Vec<(String, String)> = r
+        .occurrences
+        .iter()
+        .map(|o| (fmt(o.start), fmt(o.end)))
+        .collect();
+    let expected = [
+        ("2024-01-01T07:00Z", "2024-01-01T08:00Z"),
+        ("2024-01-03T07:00Z", "2024-01-03T08:00Z"),
+        ("2024-01-05T07:00Z", "2024-01-05T08:00Z"),
+        ("2024-01-06T09:00Z", "2024-01-06T10:00Z"),
+        ("2024-01-07T06:00Z", "2024-01-07T09:00Z"),
+        ("2024-01-08T06:00Z", "2024-01-08T06:30Z"),
+    ];
+    assert_eq!(spans, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn this_and_future_override_reshapes_the_rest_of_the_series() {
+    let text = cal("
+BEGIN:VEVENT
+UID:taf
+SUMMARY:old
+DTSTART:20240101T090000Z
+DTEND:20240101T100000Z
+RRULE:FREQ=DAILY;COUNT=5
+END:VEVENT
+BEGIN:VEVENT
+UID:taf
+SUMMARY:new
+RECURRENCE-ID;RANGE=THISANDFUTURE:20240103T090000Z
+DTSTART:20240103T110000Z
+DTEND:20240103T113000Z
+END:VEVENT");
+    let r = inline(&text, "2024-01-01", "2024-02-01");
+    let rows: Vec<(String, String, String)> = r
+        .occurrences
+        .iter()
+        .map(|o| (fmt(o.start), fmt(o.end), o.title.clone()))
+        .collect();
+    let expected = [
+        ("2024-01-01T09:00Z", "2024-01-01T10:00Z", "old"),
+        ("2024-01-02T09:00Z", "2024-01-02T10:00Z", "old"),
+        ("2024-01-03T11:00Z", "2024-01-03T11:30Z", "new"),
+        ("2024-01-04T11:00Z", "2024-01-04T11:30Z", "new"),
+        ("2024-01-05T11:00Z", "2024-01-05T11:30Z", "new"),
+    ];
+    assert_eq!(
+        rows,
+        expected.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    );
+    assert_eq!(r.occurrences[3].recurrence_id, Some(t("2024-01-04T09:00Z")));
+}
+
+#[test]
+fn recurrence_id_in_another_zone_names_the_same_instant() {
+    let text = cal("
+BEGIN:VEVENT
+UID:rz
+DTSTART;TZID=Europe/Moscow:20240101T120000
+RRULE:FREQ=DAILY;COUNT=2
+END:VEVENT
+BEGIN:VEVENT
+UID:rz
+RECURRENCE-ID;TZID=Europe/Berlin:20240102T100000
+DTSTART;TZID=Europe/Moscow:20240102T180000
+SUMMARY:evening
+END:VEVENT");
+    let r = inline(&text, "2024-01-01", "2024-02-01");
+    assert_eq!(starts(&r, "rz"), ["2024-01-01T09:00Z", "2024-01-02T15:00Z"]);
+}
+
+#[test]
+fn people_links_and_transparency() {
+    let text = cal("
+BEGIN:VEVENT
+UID:people
+DTSTART:20240110T090000Z
+DTEND:20240110T100000Z
+ORGANIZER;CN=\"Иванов\\, Иван\":MAILTO:Ivanov@Acme.Example
+ATTENDEE;CN=Client;PARTSTAT=accepted;ROLE=REQ-PARTICIPANT:Mailto: Client@Romashka.RU
+ATTENDEE;PARTSTAT=DECLINED:mailto:other@romashka.ru
+X-GOOGLE-CONFERENCE:https://meet.google.com/abc-defg-hij
+URL:https://example.com/event
+LOCATION:Офис\\, переговорная 3
+X-MICROSOFT-CDO-BUSYSTATUS:FREE
+END:VEVENT
+BEGIN:VEVENT
+UID:teams
+DTSTART:20240111T090000Z
+X-MICROSOFT-SKYPETEAMSMEETINGURL:https://teams.microsoft.com/l/meetup-join/x
+TRANSP:OPAQUE
+END:VEVENT");
+    let r = inline(&text, "2024-01-01", "2024-02-01");
+    let o = by_start(&r, "people", "2024-01-10T09:00Z");
+    let org = o.organizer.as_ref().unwrap();
+    assert_eq!(
+        (org.email.as_str(), org.name.as_deref(), org.partstat),
+        (
+            "ivanov@acme.example",
+            Some("Иванов, Иван"),
+            PartStat::Accepted
+        )
+    );
+    assert_eq!(o.attendees[0].email, "client@romashka.ru");
+    assert_eq!(o.attendees[0].partstat, PartStat::Accepted);
+    assert_eq!(o.attendees[0].role.as_deref(), Some("REQ-PARTICIPANT"));
+    assert_eq!(o.attendees[1].partstat, PartStat::Declined);
+    assert_eq!(
+        o.conference.as_deref(),
+        Some("https://meet.google.com/abc-defg-hij")
+    );
+    assert_eq!(o.url.as_deref(), Some("https://example.com/event"));
+    assert_eq!(o.location.as_deref(), Some("Офис, переговорная 3"));
+    assert!(o.transparent, "X-MICROSOFT-CDO-BUSYSTATUS:FREE");
+    let teams = by_start(&r, "teams", "2024-01-11T09:00Z");
+    assert_eq!(
+        teams.conference.as_deref(),
+        Some("https://teams.microsoft.com/l/meetup-join/x")
+    );
+    assert!(!teams.transparent);
+    assert_eq!(teams.end, teams.start, "no DTEND nor DURATION: zero length");
+}
+
+#[test]
+fn dst_gap_and_overlap_follow_rfc_5545() {
+    // 02:30 on 31 March 2024 does not exist in Berlin: read with the offset
+    // before the gap (= 03:30 CEST). 02:30 on 27 October happens twice: the
+    // first (CEST) is taken.
+    let text = cal("
+BEGIN:VEVENT
+UID:gap
+DTSTART;TZID=Europe/Berlin:20240331T023000
+END:VEVENT
+BEGIN:VEVENT
+UID:fold
+DTSTART;TZID=Europe/Berlin:20241027T023000
+END:VEVENT");
+    let r = inline(&text, "2024-01-01", "2025-01-01");
+    assert_eq!(starts(&r, "gap"), ["2024-03-31T01:30Z"]);
+    assert_eq!(starts(&r, "fold"), ["2024-10-27T00:30Z"]);
+}
+
+#[test]
+fn lexing_leniency_cr_only_lf_only_tab_folding_and_missing_end() {
+    let text = "BEGIN:VCALENDAR\rBEGIN:VEVENT\rUID:cr\rDTSTART:20240110T090000Z\rSUMMARY:Long\r\t title\rEND:VEVENT\r";
+    let r = inline(text, "2024-01-01", "2024-02-01");
+    assert_eq!(only(&r).title, "Long title");
+    let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:open\nDTSTART:20240110T090000Z\nDTEND:20240110T100000Z\n";
+    let r = inline(text, "2024-01-01", "2024-02-01");
+    assert_eq!(
+        fmt(only(&r).end),
+        "2024-01-10T10:00Z",
+        "an unterminated event is still read"
+    );
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("not closed") && !w.skipped));
+    let r = inline("", "2024-01-01", "2024-02-01");
+    assert!(r.occurrences.is_empty());
+}
+
+#[test]
+fn window_bounds_are_half_open() {
+    let text = cal("
+BEGIN:VEVENT
+UID:before
+DTSTART:20240101T080000Z
+DTEND:20240101T090000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:overlapping
+DTSTART:20240101T083000Z
+DTEND:20240101T093000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:at-end
+DTSTART:20240101T180000Z
+DTEND:20240101T190000Z
+END:VEVENT");
+    let r = inline(&text, "2024-01-01T09:00Z", "2024-01-01T18:00Z");
+    let uids: Vec<&str> = r.occurrences.iter().map(|o| o.uid.as_str()).collect();
+    assert_eq!(uids, ["overlapping"]);
 }

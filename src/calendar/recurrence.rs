@@ -175,7 +175,9 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
     for (rule_text, line) in &event.rrules {
         let rule = parse_rule(rule_text, &frame)
             .map_err(|e| format!("RRULE on line {line} rejected: {e}"))?;
-        let budget = opts.max_instances.saturating_sub(found.len());
+        // Enough to fill the cap even after EXDATEs remove some; the cap
+        // itself is applied once everything is merged, below.
+        let budget = opts.max_instances.saturating_add(event.exdates.len() + 1);
         let outcome = run_rule(&rule, base_local, &frame, length, opts, budget)
             .map_err(|e| format!("RRULE on line {line} rejected: {e}"))?;
         for inst in outcome.instances {
@@ -208,19 +210,13 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
                 (s, if e < s { s } else { e })
             }
         };
-        if in_window(s, e, opts) && !found.contains_key(&s) {
-            if found.len() >= opts.max_instances {
-                cap_hit = true;
-                break;
-            }
-            found.insert(
-                s,
-                Instance {
-                    key: s,
-                    start: s,
-                    end: e,
-                },
-            );
+        if in_window(s, e, opts) {
+            let instance = Instance {
+                key: s,
+                start: s,
+                end: e,
+            };
+            found.entry(s).or_insert(instance);
         }
     }
 
@@ -261,6 +257,14 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
         !excluded_keys.contains(key) && !excluded_days.contains(&frame.to_local(*key).date())
     });
 
+    if found.len() > opts.max_instances {
+        // Keep the earliest: a capped series is still right at the start
+        // of the window.
+        while found.len() > opts.max_instances {
+            found.pop_last();
+        }
+        cap_hit = true;
+    }
     if cap_hit {
         out.notes.push((
             event.line,
