@@ -92,6 +92,12 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
         match content.name.as_str() {
             "BEGIN" => {
                 let name = content.value.trim().to_ascii_uppercase();
+                // Components never nest in themselves: a BEGIN:VEVENT while a
+                // VEVENT is open means its END line is missing. Close it (and
+                // whatever it holds) so the two events stay apart.
+                if let Some(pos) = stack.iter().rposition(|c| c.name == name) {
+                    close_from(&mut stack, &mut roots, &mut issues, pos, line_no, false);
+                }
                 stack.push(Component {
                     name,
                     line: line_no,
@@ -102,21 +108,7 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
                 let name = content.value.trim().to_ascii_uppercase();
                 // Close up to the matching BEGIN; a stray END is ignored.
                 if let Some(pos) = stack.iter().rposition(|c| c.name == name) {
-                    while stack.len() > pos {
-                        let mut done = stack.pop().expect("stack is longer than pos");
-                        done.closed = stack.len() == pos;
-                        done.end_line = line_no;
-                        if !done.closed {
-                            issues.push(LexIssue {
-                                line: line_no,
-                                message: format!(
-                                    "{} opened on line {} was never closed",
-                                    done.name, done.line
-                                ),
-                            });
-                        }
-                        attach(&mut stack, &mut roots, done);
-                    }
+                    close_from(&mut stack, &mut roots, &mut issues, pos, line_no, true);
                 } else {
                     issues.push(LexIssue {
                         line: line_no,
@@ -141,6 +133,38 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
         attach(&mut stack, &mut roots, open);
     }
     (roots, issues)
+}
+
+/// Closes the open components from the top of the stack down to `pos`.
+/// With `ended`, the one at `pos` met its END line; everything above it
+/// (and, without `ended`, it too) was left open and is reported.
+fn close_from(
+    stack: &mut Vec<Component>,
+    roots: &mut Vec<Component>,
+    issues: &mut Vec<LexIssue>,
+    pos: usize,
+    line_no: usize,
+    ended: bool,
+) {
+    while stack.len() > pos {
+        let mut done = stack.pop().expect("stack is longer than pos");
+        done.closed = ended && stack.len() == pos;
+        done.end_line = if done.closed {
+            line_no
+        } else {
+            line_no.saturating_sub(1)
+        };
+        if !done.closed {
+            issues.push(LexIssue {
+                line: line_no,
+                message: format!(
+                    "{} opened on line {} was never closed",
+                    done.name, done.line
+                ),
+            });
+        }
+        attach(stack, roots, done);
+    }
 }
 
 fn attach(stack: &mut [Component], roots: &mut Vec<Component>, done: Component) {
@@ -413,6 +437,19 @@ mod tests {
         assert!(parse_content_line("&nbsp; And a non-breaking space.", 1).is_err());
         assert!(parse_content_line(":value", 1).is_err());
         assert!(parse_content_line("A;B=\"unterminated", 1).is_err());
+    }
+
+    #[test]
+    fn a_missing_end_does_not_swallow_the_next_event() {
+        let (roots, issues) = parse_components(
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:1\nBEGIN:VEVENT\nUID:2\nEND:VEVENT\nEND:VCALENDAR\n",
+        );
+        let events: Vec<&Component> = roots[0].children.iter().collect();
+        assert_eq!(events.len(), 2);
+        assert!(!events[0].closed && events[1].closed);
+        assert_eq!(events[1].prop("UID").unwrap().value, "2");
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].line, 4);
     }
 
     #[test]

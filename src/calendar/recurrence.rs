@@ -294,12 +294,18 @@ fn parse_rule(text: &str, frame: &Frame) -> Result<PreparedRule, String> {
     let mut freq = String::new();
     let mut interval = 1;
     let mut has_count = false;
+    // A part given twice keeps its last value (as python-dateutil does);
+    // the `rrule` crate would reject the whole rule.
+    let mut parts: Vec<(String, String)> = Vec::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = part
             .split_once('=')
             .ok_or_else(|| format!("malformed part {part:?}"))?;
         let key = key.trim().to_ascii_uppercase();
-        let value = value.trim();
+        parts.retain(|(k, _)| *k != key);
+        parts.push((key, value.trim().to_string()));
+    }
+    for (key, value) in &parts {
         match key.as_str() {
             "UNTIL" => until = Some(parse_time(value, None, None)?),
             "FREQ" => {
@@ -431,7 +437,12 @@ fn run_rule(
     let mut produced_any = false;
     for dt in &set {
         produced_any = true;
-        let local = dt.naive_utc();
+        let mut local = dt.naive_utc();
+        if matches!(frame, Frame::AllDay) {
+            // An all-day series with an hourly rule (seen in the wild):
+            // instances are still whole days; same-day repeats merge.
+            local = local.date().and_time(chrono::NaiveTime::MIN);
+        }
         if local > high {
             break;
         }
@@ -463,4 +474,118 @@ fn run_rule(
         outcome.note = Some("rule produces no instances after DTSTART".into());
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::timezone::Zone;
+    use chrono::NaiveDate;
+    use chrono_tz::Tz;
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn opts(from: &str, to: &str, cap: usize) -> ExpandOptions {
+        ExpandOptions {
+            window_start: dt(from).and_utc(),
+            window_end: dt(to).and_utc(),
+            default_tz: Tz::Europe__Moscow,
+            max_instances: cap,
+        }
+    }
+
+    fn starts(rule: &str, base: &str, zone: Tz, o: &ExpandOptions) -> Vec<String> {
+        let frame = Frame::Zoned(Zone::iana(zone));
+        let prepared = parse_rule(rule, &frame).unwrap();
+        let out = run_rule(
+            &prepared,
+            dt(base),
+            &frame,
+            Duration::hours(1),
+            o,
+            usize::MAX,
+        )
+        .unwrap();
+        out.instances
+            .iter()
+            .map(|i| i.start.format("%Y-%m-%d %H:%M").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn skipping_ahead_gives_the_same_instances_as_iterating() {
+        // The window starts ~3 years after DTSTART, far enough to skip ahead
+        // for DAILY/WEEKLY; compare with a window that forces iteration from
+        // DTSTART by starting before it.
+        for rule in [
+            "FREQ=DAILY;INTERVAL=3",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;WKST=SU",
+            "FREQ=HOURLY;INTERVAL=5;BYHOUR=9,14,19",
+        ] {
+            let late = opts("2024-03-01 00:00", "2024-04-01 00:00", 10_000);
+            let skipped = starts(rule, "2021-01-05 09:00", Tz::Europe__Berlin, &late);
+            let full = opts("2020-01-01 00:00", "2024-04-01 00:00", 100_000);
+            let all = starts(rule, "2021-01-05 09:00", Tz::Europe__Berlin, &full);
+            let expected: Vec<String> = all
+                .into_iter()
+                .filter(|s| s.as_str() >= "2024-03-01")
+                .collect();
+            assert_eq!(skipped, expected, "{rule}");
+            assert!(!skipped.is_empty());
+        }
+    }
+
+    #[test]
+    fn repeated_parts_keep_the_last_value() {
+        let o = opts("2024-01-01 00:00", "2024-01-02 00:00", 100);
+        let s = starts(
+            "FREQ=HOURLY;INTERVAL=2;INTERVAL=6",
+            "2024-01-01 00:00",
+            Tz::UTC,
+            &o,
+        );
+        assert_eq!(
+            s,
+            [
+                "2024-01-01 00:00",
+                "2024-01-01 06:00",
+                "2024-01-01 12:00",
+                "2024-01-01 18:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn impossible_rules_are_reported_not_looped_on() {
+        let o = opts("2024-01-01 00:00", "2030-01-01 00:00", 100);
+        let frame = Frame::Zoned(Zone::utc());
+        let prepared = parse_rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", &frame).unwrap();
+        let out = run_rule(
+            &prepared,
+            dt("2024-01-01 00:00"),
+            &frame,
+            Duration::zero(),
+            &o,
+            100,
+        )
+        .unwrap();
+        assert!(out.instances.is_empty());
+        assert!(out.note.unwrap().contains("no instances"));
+    }
+
+    #[test]
+    fn all_day_keys_ignore_the_zone_of_a_recurrence_id() {
+        let frame = Frame::AllDay;
+        let series_start = Time::Date(NaiveDate::from_ymd_opt(2026, 2, 19).unwrap());
+        let rid = Time::At {
+            local: dt("2026-02-26 00:00"),
+            zone: Zone::iana(Tz::Europe__Berlin),
+        };
+        assert_eq!(
+            frame.key_of(&rid, &series_start),
+            dt("2026-02-26 00:00").and_utc()
+        );
+    }
 }
