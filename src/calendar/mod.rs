@@ -1,11 +1,34 @@
 //! iCalendar normalization (SPEC §3): turns the text of .ics files into
 //! occurrences inside a window — recurrence expansion, overrides, time zones.
 //! Pure: no file or network I/O; callers hand in the text.
+//!
+//! Layout of this module:
+//! - [`lexer`]: text → content lines → components, leniently, with line numbers;
+//! - [`values`]: DATE / DATE-TIME / PERIOD / DURATION / UTC-OFFSET values;
+//! - [`windows_zones`]: the CLDR Windows → IANA table and display names;
+//! - [`timezone`]: TZID → zone (IANA, Windows, VTIMEZONE, fallback);
+//! - [`event`]: one VEVENT → `EventData` (times, recurrence parts, people);
+//! - [`recurrence`]: one series → instances in the window (RRULE via `rrule`);
+//! - this file: files → events → series merged with overrides and
+//!   cancellations → sorted occurrences.
+
+mod event;
+mod lexer;
+mod recurrence;
+mod timezone;
+mod values;
+pub mod windows_zones;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::model::Occurrence;
+use crate::model::{EventStatus, Occurrence};
+use event::{method_is_not_state, read_event, Details, EventData, Time};
+use lexer::{parse_components, Component};
+use recurrence::{event_length, expand, in_window, Frame};
+use timezone::{Zone, ZoneResolver};
 
 /// Where and how far to expand.
 #[derive(Debug, Clone)]
@@ -47,6 +70,413 @@ pub struct ParsedCalendar {
 
 /// Parses every file of one calendar and expands its events. Overrides
 /// (RECURRENCE-ID) are merged with their master even across files.
-pub fn normalize(_files: &[IcsInput], _calendar_id: &str, _opts: &ExpandOptions) -> ParsedCalendar {
-    todo!("calendar normalization")
+pub fn normalize(files: &[IcsInput], calendar_id: &str, opts: &ExpandOptions) -> ParsedCalendar {
+    let mut warnings = Vec::new();
+    let mut events = Vec::new();
+    for file in files {
+        read_file(file, opts, &mut events, &mut warnings);
+    }
+
+    // BTreeMap: series are processed in UID order, so warnings come out in
+    // the same order on every run.
+    let mut by_uid: BTreeMap<String, Vec<EventData>> = BTreeMap::new();
+    for event in events {
+        by_uid.entry(event.uid.clone()).or_default().push(event);
+    }
+    let mut occurrences = Vec::new();
+    for group in by_uid.into_values() {
+        merge_series(calendar_id, group, opts, &mut occurrences, &mut warnings);
+    }
+    occurrences.sort_by(|a, b| {
+        (&a.uid, a.recurrence_id, a.start).cmp(&(&b.uid, b.recurrence_id, b.start))
+    });
+    ParsedCalendar {
+        occurrences,
+        warnings,
+    }
+}
+
+/// Reads one file's events (with their zones resolved) into `events`.
+fn read_file(
+    file: &IcsInput,
+    opts: &ExpandOptions,
+    events: &mut Vec<EventData>,
+    warnings: &mut Vec<ParseWarning>,
+) {
+    let (roots, issues) = parse_components(&file.text);
+    let mut vevents: Vec<(&Component, Option<String>)> = Vec::new();
+    let mut vtimezones: Vec<&Component> = Vec::new();
+    for root in &roots {
+        collect(root, None, &mut vevents, &mut vtimezones);
+    }
+    let uid_of = |c: &Component| {
+        c.prop("UID")
+            .map(|p| p.text().trim().to_string())
+            .filter(|u| !u.is_empty())
+    };
+    let warn = |warnings: &mut Vec<ParseWarning>,
+                line: usize,
+                uid: Option<String>,
+                message: String,
+                skipped: bool| {
+        warnings.push(ParseWarning {
+            file: file.name.clone(),
+            line: Some(line),
+            uid,
+            message,
+            skipped,
+        });
+    };
+
+    for issue in issues {
+        // Name the event the unreadable line sat in, when it sat in one.
+        let uid = vevents
+            .iter()
+            .find(|(c, _)| c.line <= issue.line && issue.line <= c.end_line)
+            .and_then(|(c, _)| uid_of(c));
+        warn(
+            warnings,
+            issue.line,
+            uid,
+            format!("line skipped: {}", issue.message),
+            false,
+        );
+    }
+    if roots.is_empty() {
+        warnings.push(ParseWarning {
+            file: file.name.clone(),
+            line: None,
+            uid: None,
+            message: "no calendar data found".into(),
+            skipped: false,
+        });
+    }
+
+    let (mut resolver, notes) = ZoneResolver::new(
+        &vtimezones,
+        opts.default_tz,
+        (opts.window_start, opts.window_end),
+    );
+    for (line, message) in notes {
+        warn(warnings, line, None, message, false);
+    }
+    let floating = Zone::floating(opts.default_tz);
+    for (component, method) in vevents {
+        if method_is_not_state(method.as_deref()) {
+            continue;
+        }
+        let order = events.len();
+        let (result, notes) = read_event(
+            component,
+            &file.name,
+            order,
+            method.as_deref(),
+            &mut resolver,
+            &floating,
+        );
+        let uid = match &result {
+            Ok(event) => Some(event.uid.clone()),
+            Err(_) => uid_of(component),
+        };
+        for (line, message) in notes {
+            warn(warnings, line, uid.clone(), message, false);
+        }
+        match result {
+            Ok(event) => events.push(event),
+            Err(message) => warn(
+                warnings,
+                component.line,
+                uid,
+                format!("event skipped: {message}"),
+                true,
+            ),
+        }
+    }
+}
+
+/// Finds VEVENTs (with their calendar's METHOD) and VTIMEZONEs anywhere in
+/// the tree; other components (VTODO, VFREEBUSY, VALARM…) are not ours.
+fn collect<'a>(
+    c: &'a Component,
+    method: Option<String>,
+    vevents: &mut Vec<(&'a Component, Option<String>)>,
+    tz: &mut Vec<&'a Component>,
+) {
+    match c.name.as_str() {
+        "VEVENT" => vevents.push((c, method)),
+        "VTIMEZONE" => tz.push(c),
+        _ => {
+            let method = if c.name == "VCALENDAR" {
+                c.prop("METHOD")
+                    .map(|p| p.value.trim().to_ascii_uppercase())
+            } else {
+                method
+            };
+            for child in &c.children {
+                collect(child, method.clone(), vevents, tz);
+            }
+        }
+    }
+}
+
+/// Which of several copies of the same component wins: the highest
+/// SEQUENCE, then the latest DTSTAMP, then the last one read.
+fn precedence(e: &EventData) -> (i64, Option<DateTime<Utc>>, usize) {
+    (e.sequence, e.dtstamp, e.order)
+}
+
+/// A cancellation applies when it is not older than what it cancels.
+fn cancels(cancel: &EventData, target: &EventData) -> bool {
+    cancel.sequence >= target.sequence || cancel.dtstamp > target.dtstamp
+}
+
+/// Merges every component of one UID (master, overrides, cancellations)
+/// and emits its occurrences.
+fn merge_series(
+    calendar: &str,
+    group: Vec<EventData>,
+    opts: &ExpandOptions,
+    out: &mut Vec<Occurrence>,
+    warnings: &mut Vec<ParseWarning>,
+) {
+    let (cancel_msgs, components): (Vec<EventData>, Vec<EventData>) =
+        group.into_iter().partition(EventData::is_cancel_message);
+    let master = components
+        .iter()
+        .filter(|e| e.recurrence_id.is_none())
+        .max_by_key(|e| precedence(e));
+    let mut warn = |e: &EventData, line: usize, message: String, skipped: bool| {
+        warnings.push(ParseWarning {
+            file: e.file.clone(),
+            line: Some(line),
+            uid: Some(e.uid.clone()),
+            message,
+            skipped,
+        });
+    };
+
+    let series_cancelled = master.is_some_and(|m| {
+        cancel_msgs
+            .iter()
+            .any(|c| c.recurrence_id.is_none() && cancels(c, m))
+    });
+    let master_start = master.and_then(|m| m.start.clone());
+    let master_length = master.and_then(|m| {
+        let start = m.start.as_ref()?;
+        Some(event_length(m, start, None, &mut Vec::new()))
+    });
+    let frame = master_start.as_ref().map(Frame::of);
+    let key_of = |rid: &Time| match (&frame, &master_start) {
+        (Some(frame), Some(start)) => frame.key_of(rid, start),
+        _ => rid.utc(),
+    };
+
+    // Overrides: one per instance key, the newest copy winning.
+    let mut overrides: HashMap<DateTime<Utc>, &EventData> = HashMap::new();
+    for e in components.iter().filter(|e| e.recurrence_id.is_some()) {
+        let key = key_of(e.recurrence_id.as_ref().expect("filtered on recurrence_id"));
+        match overrides.get(&key) {
+            Some(current) if precedence(current) >= precedence(e) => {}
+            _ => {
+                overrides.insert(key, e);
+            }
+        }
+    }
+    let cancelled_keys: HashSet<DateTime<Utc>> = cancel_msgs
+        .iter()
+        .filter_map(|c| {
+            let key = key_of(c.recurrence_id.as_ref()?);
+            let applies = overrides.get(&key).is_none_or(|o| cancels(c, o));
+            applies.then_some(key)
+        })
+        .collect();
+    // THISANDFUTURE overrides, in key order: each reshapes the instances
+    // from its key on (until a later one takes over).
+    let mut ranges: Vec<(DateTime<Utc>, &EventData)> = overrides
+        .iter()
+        .filter(|(_, e)| e.this_and_future)
+        .map(|(k, e)| (*k, *e))
+        .collect();
+    ranges.sort_by_key(|(k, _)| *k);
+
+    let status_for = |key: Option<DateTime<Utc>>, own: EventStatus| {
+        if series_cancelled || key.is_some_and(|k| cancelled_keys.contains(&k)) {
+            EventStatus::Cancelled
+        } else {
+            own
+        }
+    };
+
+    if let Some(master) = master {
+        let start = master
+            .start
+            .as_ref()
+            .expect("masters that are not cancel messages have DTSTART");
+        let tz = zone_label(start);
+        if master.is_recurring() {
+            match expand(master, opts) {
+                Ok(expansion) => {
+                    for (line, message) in expansion.notes {
+                        warn(master, line, message, false);
+                    }
+                    for inst in expansion.instances {
+                        if overrides.contains_key(&inst.key) {
+                            continue;
+                        }
+                        let range = ranges
+                            .iter()
+                            .rev()
+                            .find(|(k, _)| *k <= inst.key)
+                            .map(|(k, e)| (*k, *e));
+                        let (s, e, details, tz) = match range {
+                            Some((rkey, ov)) => {
+                                let ov_start = ov.start.as_ref().expect("overrides have DTSTART");
+                                let mut notes = Vec::new();
+                                let length = event_length(ov, ov_start, master_length, &mut notes);
+                                let s = inst.start + (ov_start.utc() - rkey);
+                                (s, s + length, &ov.details, zone_label(ov_start))
+                            }
+                            None => (inst.start, inst.end, &master.details, tz.clone()),
+                        };
+                        if in_window(s, e, opts) {
+                            let status = status_for(Some(inst.key), details.status);
+                            out.push(occurrence(
+                                calendar,
+                                &master.uid,
+                                Some(inst.key),
+                                s,
+                                e,
+                                start.is_date(),
+                                tz,
+                                details,
+                                status,
+                            ));
+                        }
+                    }
+                }
+                Err(message) => warn(
+                    master,
+                    master.line,
+                    format!("event skipped: {message}"),
+                    true,
+                ),
+            }
+        } else {
+            let key = key_of(start);
+            if !overrides.contains_key(&key) {
+                let mut notes = Vec::new();
+                let s = start.utc();
+                let e = s + event_length(master, start, None, &mut notes);
+                for (line, message) in notes {
+                    warn(master, line, message, false);
+                }
+                if in_window(s, e, opts) {
+                    let status = status_for(None, master.details.status);
+                    out.push(occurrence(
+                        calendar,
+                        &master.uid,
+                        None,
+                        s,
+                        e,
+                        start.is_date(),
+                        tz,
+                        &master.details,
+                        status,
+                    ));
+                }
+            }
+        }
+    } else if let Some(cancel) = cancel_msgs
+        .iter()
+        .filter(|c| c.recurrence_id.is_none())
+        .max_by_key(|c| precedence(c))
+    {
+        // Only a cancellation is known: show it, cancelled, if it says when.
+        if let Some(start) = &cancel.start {
+            let mut notes = Vec::new();
+            let s = start.utc();
+            let e = s + event_length(cancel, start, None, &mut notes);
+            if in_window(s, e, opts) {
+                out.push(occurrence(
+                    calendar,
+                    &cancel.uid,
+                    None,
+                    s,
+                    e,
+                    start.is_date(),
+                    zone_label(start),
+                    &cancel.details,
+                    EventStatus::Cancelled,
+                ));
+            }
+        }
+    }
+
+    // Overrides are emitted with their own times, whether or not the
+    // master (or the master's instance) is known: an override without a
+    // master is still a meeting.
+    let mut keyed: Vec<(&DateTime<Utc>, &&EventData)> = overrides.iter().collect();
+    keyed.sort_by_key(|(k, _)| **k);
+    for (key, ov) in keyed {
+        let start = ov.start.as_ref().expect("overrides have DTSTART");
+        let mut notes = Vec::new();
+        let s = start.utc();
+        let e = s + event_length(ov, start, master_length, &mut notes);
+        for (line, message) in notes {
+            warn(ov, line, message, false);
+        }
+        if in_window(s, e, opts) {
+            let status = status_for(Some(*key), ov.details.status);
+            out.push(occurrence(
+                calendar,
+                &ov.uid,
+                Some(*key),
+                s,
+                e,
+                start.is_date(),
+                zone_label(start),
+                &ov.details,
+                status,
+            ));
+        }
+    }
+}
+
+fn zone_label(t: &Time) -> Option<String> {
+    match t {
+        Time::Date(_) => None,
+        Time::At { zone, .. } => zone.label().map(str::to_string),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn occurrence(
+    calendar: &str,
+    uid: &str,
+    recurrence_id: Option<DateTime<Utc>>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    all_day: bool,
+    tz: Option<String>,
+    details: &Details,
+    status: EventStatus,
+) -> Occurrence {
+    Occurrence {
+        calendar: calendar.to_string(),
+        uid: uid.to_string(),
+        recurrence_id,
+        start,
+        end,
+        all_day,
+        tz,
+        title: details.title.clone(),
+        location: details.location.clone(),
+        description: details.description.clone(),
+        url: details.url.clone(),
+        organizer: details.organizer.clone(),
+        attendees: details.attendees.clone(),
+        status,
+        transparent: details.transparent,
+        conference: details.conference.clone(),
+    }
 }
