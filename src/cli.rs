@@ -477,17 +477,22 @@ async fn events(
             config.source_path.display()
         )));
     };
-    let CalendarFetch::Full {
-        mut occurrences,
-        warnings,
-        ..
-    } = source.fetch(None, &ctx).await?
-    else {
-        bail!("the source answered `unchanged` without a cursor");
+    let mut occurrences: Vec<Occurrence> = match source.fetch(None, &ctx).await? {
+        CalendarFetch::Full {
+            items, warnings, ..
+        }
+        | CalendarFetch::Delta {
+            changed: items,
+            warnings,
+            ..
+        } => {
+            for w in &warnings {
+                tracing::warn!(source = calendar, place = %w.place, skipped = w.skipped, "{}", w.message);
+            }
+            items.into_iter().flat_map(|i| i.occurrences).collect()
+        }
+        CalendarFetch::Unchanged => bail!("the source answered `unchanged` without a cursor"),
     };
-    for w in &warnings {
-        tracing::warn!(source = calendar, place = %w.place, skipped = w.skipped, "{}", w.message);
-    }
     occurrences.sort_by(|a, b| {
         (a.start, &a.uid, a.recurrence_id).cmp(&(b.start, &b.uid, b.recurrence_id))
     });

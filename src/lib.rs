@@ -10,6 +10,7 @@
 //! - [`calendar`]: iCalendar text → occurrences (recurrence, time zones).
 //! - [`sources`]: where data comes from: calendar and CRM sources behind small
 //!   traits (ICS files, CSV/JSONL files; network sources later).
+//! - [`secrets`]: secrets by reference (file, env, systemd credential), redacted.
 //! - [`classify`]: pure: occurrences + clients → meetings or exclusions.
 //! - [`score`]: pure: meeting + orders + now → outcome and score.
 //! - [`report`]: pure: scored meetings → per-manager monthly figures.
@@ -33,4 +34,5 @@ pub mod model;
 pub mod pipeline;
 pub mod report;
 pub mod score;
+pub mod secrets;
 pub mod sources;

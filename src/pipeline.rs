@@ -54,13 +54,24 @@ pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Res
                 store.record_unchanged(&id, now).map(|_| (None, vec![]))
             }
             Ok(CalendarFetch::Full {
-                occurrences,
+                items,
                 warnings,
                 cursor,
             }) => {
                 let state = success_state(&id, &kind, cursor, &warnings);
                 store
-                    .replace_calendar(&state, &occurrences, now)
+                    .replace_calendar(&state, &items, now)
+                    .map(|c| (Some(c), warnings))
+            }
+            Ok(CalendarFetch::Delta {
+                changed,
+                deleted,
+                warnings,
+                cursor,
+            }) => {
+                let state = success_state(&id, &kind, cursor, &warnings);
+                store
+                    .apply_calendar_delta(&state, &changed, &deleted, now)
                     .map(|c| (Some(c), warnings))
             }
             Err(e) => Err(e),

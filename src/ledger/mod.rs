@@ -18,11 +18,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::OverrideConfig;
 use crate::model::{Client, Occurrence, Order};
+use crate::sources::CalendarItem;
 use changes::{format_utc, Entry, MeetingRecord, Plan};
 use period::Period;
 
 /// Numbered migrations, applied in order at open.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_occurrence_items.sql"),
+];
 
 /// Sync health of one source, as `status` shows it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -134,40 +138,44 @@ impl Store {
     pub fn replace_calendar(
         &mut self,
         state: &SourceState,
-        occurrences: &[Occurrence],
+        items: &[CalendarItem],
         now: DateTime<Utc>,
     ) -> Result<SyncCounts> {
         let tx = self.conn.transaction()?;
-        let mut existing: BTreeMap<(String, String), String> = BTreeMap::new();
+        let mut existing: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
         {
-            let mut stmt =
-                tx.prepare("SELECT uid, instance, data FROM occurrences WHERE calendar = ?1")?;
-            let rows = stmt.query_map([&state.id], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+            let mut stmt = tx
+                .prepare("SELECT uid, instance, item, data FROM occurrences WHERE calendar = ?1")?;
+            let rows = stmt.query_map([&state.id], |r| {
+                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
+            })?;
             for row in rows {
-                let (key, data) = row?;
-                existing.insert(key, data);
+                let (key, value) = row?;
+                existing.insert(key, value);
             }
         }
         let mut counts = SyncCounts::default();
         {
-            let mut upsert = tx.prepare(
-                "INSERT INTO occurrences (calendar, uid, instance, start, data) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (calendar, uid, instance) DO UPDATE SET start = ?4, data = ?5",
-            )?;
-            for occ in occurrences {
-                let key = (occ.uid.clone(), instance_key(occ.recurrence_id));
-                let data = serde_json::to_string(occ)?;
-                match existing.remove(&key) {
-                    Some(old) if old == data => counts.unchanged += 1,
-                    _ => {
-                        upsert.execute(params![
-                            state.id,
-                            key.0,
-                            key.1,
-                            format_utc(occ.start),
-                            data
-                        ])?;
-                        counts.upserted += 1;
+            let mut upsert = tx.prepare(UPSERT_OCCURRENCE)?;
+            for item in items {
+                for occ in &item.occurrences {
+                    let key = (occ.uid.clone(), instance_key(occ.recurrence_id));
+                    let data = serde_json::to_string(occ)?;
+                    match existing.remove(&key) {
+                        Some((old_item, old)) if old == data && old_item == item.key => {
+                            counts.unchanged += 1
+                        }
+                        _ => {
+                            upsert.execute(params![
+                                state.id,
+                                key.0,
+                                key.1,
+                                format_utc(occ.start),
+                                data,
+                                item.key
+                            ])?;
+                            counts.upserted += 1;
+                        }
                     }
                 }
             }
@@ -179,6 +187,48 @@ impl Store {
                 counts.deleted += 1;
             }
         }
+        write_success(&tx, state, now)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Applies an incremental calendar sync: each changed item's occurrences
+    /// replace that item's stored ones, deleted items disappear, and the new
+    /// cursor is stored in the same transaction.
+    pub fn apply_calendar_delta(
+        &mut self,
+        state: &SourceState,
+        changed: &[CalendarItem],
+        deleted: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<SyncCounts> {
+        let tx = self.conn.transaction()?;
+        let mut counts = SyncCounts::default();
+        {
+            let mut drop_item =
+                tx.prepare("DELETE FROM occurrences WHERE calendar = ?1 AND item = ?2")?;
+            for key in deleted.iter().chain(changed.iter().map(|i| &i.key)) {
+                counts.deleted += drop_item.execute(params![state.id, key])?;
+            }
+            let mut upsert = tx.prepare(UPSERT_OCCURRENCE)?;
+            for item in changed {
+                for occ in &item.occurrences {
+                    let data = serde_json::to_string(occ)?;
+                    upsert.execute(params![
+                        state.id,
+                        occ.uid,
+                        instance_key(occ.recurrence_id),
+                        format_utc(occ.start),
+                        data,
+                        item.key
+                    ])?;
+                    counts.upserted += 1;
+                }
+            }
+        }
+        // A replaced item is counted once as changed, not as deleted too.
+        let replaced: usize = changed.iter().map(|i| i.occurrences.len()).sum();
+        counts.deleted = counts.deleted.saturating_sub(replaced);
         write_success(&tx, state, now)?;
         tx.commit()?;
         Ok(counts)
@@ -530,6 +580,9 @@ impl Store {
         Ok(out)
     }
 }
+
+const UPSERT_OCCURRENCE: &str = "INSERT INTO occurrences (calendar, uid, instance, start, data, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (calendar, uid, instance) DO UPDATE SET start = ?4, data = ?5, item = ?6";
 
 /// Meetings in report order: start, then manager, then the copy.
 pub fn sort_records(records: &mut [MeetingRecord]) {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 
-use super::{content_cursor, CalendarFetch, CalendarSource, SourceWarning, SyncContext};
+use super::{
+    content_cursor, CalendarFetch, CalendarItem, CalendarSource, SourceWarning, SyncContext,
+};
 use crate::calendar::{normalize, IcsInput};
 
 pub struct IcsFileSource {
@@ -105,8 +107,13 @@ impl CalendarSource for IcsFileSource {
             message: w.message,
             skipped: w.skipped,
         }));
-        Ok(CalendarFetch::Full {
+        // One item: a file calendar is always read whole.
+        let items = vec![CalendarItem {
+            key: String::new(),
             occurrences: parsed.occurrences,
+        }];
+        Ok(CalendarFetch::Full {
+            items,
             warnings,
             cursor: new_cursor,
         })

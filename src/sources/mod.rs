@@ -5,6 +5,7 @@
 //! that the sync records without stopping the others.
 
 pub mod crm;
+pub mod http;
 pub mod ics;
 
 use anyhow::Result;
@@ -84,13 +85,31 @@ impl std::fmt::Display for SourceWarning {
     }
 }
 
+/// A unit a provider adds, changes and deletes as a whole: a CalDAV
+/// resource, a Google or Graph event, an .ics file. Its occurrences are
+/// replaced together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarItem {
+    /// Stable within the calendar (href, event id, file name).
+    pub key: String,
+    pub occurrences: Vec<Occurrence>,
+}
+
 /// A calendar source's answer.
 pub enum CalendarFetch {
     /// Nothing changed since the cursor.
     Unchanged,
-    /// Every occurrence in the window; replaces what is stored.
+    /// Every item in the window; replaces what is stored.
     Full {
-        occurrences: Vec<Occurrence>,
+        items: Vec<CalendarItem>,
+        warnings: Vec<SourceWarning>,
+        cursor: String,
+    },
+    /// What changed since the cursor: changed items replace their stored
+    /// occurrences, deleted ones (by key) disappear.
+    Delta {
+        changed: Vec<CalendarItem>,
+        deleted: Vec<String>,
         warnings: Vec<SourceWarning>,
         cursor: String,
     },

@@ -1,0 +1,457 @@
+//! The one HTTP client every network source uses (SPEC §8): connect and read
+//! timeouts, retries with exponential backoff and jitter for 429, 5xx,
+//! timeouts and broken bodies, `Retry-After` honoured, a per-host rate limit
+//! and a bound on concurrent requests. Logs name the host and the last path
+//! segment only: URLs can carry tokens (Bitrix24 webhooks, signed feeds).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{header::HeaderMap, Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// Client settings; the defaults suit every provider we talk to.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    /// Whole-request timeout, body included.
+    pub timeout: Duration,
+    /// Attempts per request, the first included.
+    pub max_attempts: usize,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A `Retry-After` longer than this fails the request instead of
+    /// stalling the sync; the next sync tries again.
+    pub max_retry_after: Duration,
+    pub max_concurrent: usize,
+    /// Requests per second per host unless set with `HttpClient::limit_host`.
+    pub default_rate: f64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            max_attempts: 5,
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(300),
+            max_concurrent: 8,
+            default_rate: 10.0,
+        }
+    }
+}
+
+/// Why a request failed after its retries.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The server answered with a status the caller must handle (401, 403,
+    /// 404, 410…), or a retryable one that persisted.
+    #[error("{method} {url}: HTTP {status}{}", body_hint(.body))]
+    Status {
+        method: Method,
+        url: String,
+        status: StatusCode,
+        body: String,
+        headers: HeaderMap,
+    },
+    #[error("{method} {url}: {message}")]
+    Transport {
+        method: Method,
+        url: String,
+        message: String,
+    },
+    #[error("{method} {url}: unreadable response: {message}")]
+    Body {
+        method: Method,
+        url: String,
+        message: String,
+    },
+}
+
+fn body_hint(body: &str) -> String {
+    let trimmed: String = body.trim().chars().take(300).collect();
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!(": {trimmed}")
+    }
+}
+
+impl HttpError {
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The response body of a status error (e.g. OAuth's `invalid_grant`).
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            HttpError::Status { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    fn retryable(&self) -> bool {
+        match self {
+            HttpError::Status { status, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            HttpError::Transport { .. } | HttpError::Body { .. } => true,
+        }
+    }
+
+    /// The wait a 429/503 asked for.
+    fn retry_after(&self) -> Option<Duration> {
+        let HttpError::Status { headers, .. } = self else {
+            return None;
+        };
+        let value = headers
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+        Some(wait.to_std().unwrap_or(Duration::ZERO))
+    }
+}
+
+/// A URL as it may appear in logs and errors: scheme, host and the last
+/// path segment; no query, no credentials, no inner path (tokens live there).
+pub fn redact_url(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    let inner = url.path_segments().map_or(0, |s| s.count()) > 1;
+    format!(
+        "{}://{host}{port}/{}{last}",
+        url.scheme(),
+        if inner { "…/" } else { "" }
+    )
+}
+
+/// One successful response, body read.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes_like::Body,
+}
+
+/// Response bodies as owned bytes.
+pub mod bytes_like {
+    pub type Body = Vec<u8>;
+}
+
+impl HttpResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    settings: HttpSettings,
+    permits: Arc<Semaphore>,
+    /// Host → (minimum spacing, next free instant).
+    pacing: Arc<Mutex<HashMap<String, (Duration, Instant)>>>,
+}
+
+impl HttpClient {
+    pub fn new(settings: HttpSettings) -> anyhow::Result<HttpClient> {
+        let inner = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .user_agent(concat!("meetledger/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(HttpClient {
+            inner,
+            permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
+            pacing: Arc::new(Mutex::new(HashMap::new())),
+            settings,
+        })
+    }
+
+    /// The underlying client, for libraries that need one (OAuth, CalDAV).
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// Sets a host's rate (requests per second): amoCRM 7, Bitrix24 2…
+    pub fn limit_host(&self, host: &str, per_second: f64) {
+        let spacing = Duration::from_secs_f64(1.0 / per_second.max(0.001));
+        self.pacing
+            .lock()
+            .expect("pacing lock")
+            .insert(host.to_string(), (spacing, Instant::now()));
+    }
+
+    async fn pace(&self, url: &Url) {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let wait = {
+            let mut pacing = self.pacing.lock().expect("pacing lock");
+            let default = Duration::from_secs_f64(1.0 / self.settings.default_rate.max(0.001));
+            let (spacing, next) = pacing.entry(host).or_insert((default, Instant::now()));
+            let now = Instant::now();
+            let start = (*next).max(now);
+            *next = start + *spacing;
+            start - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends a request, retrying what is worth retrying; `build` makes the
+    /// request anew for each attempt. Any non-2xx status that is left after
+    /// retries is an `HttpError::Status` (304 is returned as a response).
+    pub async fn send<F>(&self, build: F) -> Result<HttpResponse, HttpError>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_backoff)
+            .with_max_delay(self.settings.max_backoff)
+            .with_max_times(self.settings.max_attempts.saturating_sub(1))
+            .with_jitter();
+        let max_retry_after = self.settings.max_retry_after;
+        (|| self.attempt(&build))
+            .retry(backoff)
+            .when(HttpError::retryable)
+            .adjust(move |error: &HttpError, planned| match error.retry_after() {
+                Some(wait) if wait > max_retry_after => None,
+                Some(wait) => planned.map(|p| p.max(wait)).or(Some(wait)),
+                None => planned,
+            })
+            .notify(|error, wait| tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "request failed; retrying"))
+            .await
+    }
+
+    /// `send`, then the body parsed as JSON. A body that does not parse (a
+    /// truncated response) is retried like a network error.
+    pub async fn json<T, F>(&self, build: F) -> Result<(T, HttpResponse), HttpError>
+    where
+        T: DeserializeOwned,
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_backoff)
+            .with_max_delay(self.settings.max_backoff)
+            .with_max_times(2)
+            .with_jitter();
+        (|| async {
+            let response = self.send(&build).await?;
+            match serde_json::from_slice::<T>(&response.body) {
+                Ok(value) => Ok((value, response)),
+                Err(e) => Err(HttpError::Body {
+                    method: Method::GET,
+                    url: String::from("(response)"),
+                    message: format!("not the expected JSON: {e}"),
+                }),
+            }
+        })
+        .retry(backoff)
+        .when(|e: &HttpError| matches!(e, HttpError::Body { .. }))
+        .await
+    }
+
+    async fn attempt<F>(&self, build: &F) -> Result<HttpResponse, HttpError>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    {
+        let request = build(&self.inner)
+            .build()
+            .map_err(|e| HttpError::Transport {
+                method: Method::GET,
+                url: String::from("(request)"),
+                message: format!("cannot build the request: {e}"),
+            })?;
+        let method = request.method().clone();
+        let url = redact_url(request.url());
+        self.pace(request.url()).await;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        tracing::debug!(%method, %url, "request");
+        let response = self
+            .inner
+            .execute(request)
+            .await
+            .map_err(|e| HttpError::Transport {
+                method: method.clone(),
+                url: url.clone(),
+                message: describe_transport(&e),
+            })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| HttpError::Body {
+            method: method.clone(),
+            url: url.clone(),
+            message: describe_transport(&e),
+        })?;
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            Ok(HttpResponse {
+                status,
+                headers,
+                body: body.to_vec(),
+            })
+        } else {
+            Err(HttpError::Status {
+                method,
+                url,
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+                headers,
+            })
+        }
+    }
+}
+
+/// reqwest's error text without the URL (which may hold a token).
+fn describe_transport(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "the body was cut off or unreadable"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind} ({detail})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn fast() -> HttpClient {
+        HttpClient::new(HttpSettings {
+            min_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            default_rate: 1000.0,
+            ..HttpSettings::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn urls_in_logs_keep_no_token() {
+        let url = Url::parse("https://acme.bitrix24.ru/rest/1/s3cr3tcode/crm.deal.list?auth=abc")
+            .unwrap();
+        assert_eq!(redact_url(&url), "https://acme.bitrix24.ru/…/crm.deal.list");
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_until_success() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/x"))
+            .respond_with(ResponseTemplate::new(500))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/x"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"ok\":true}"))
+            .mount(&server)
+            .await;
+        let client = fast();
+        let url = format!("{}/x", server.uri());
+        let (value, _) = client
+            .json::<serde_json::Value, _>(|c| c.get(&url))
+            .await
+            .unwrap();
+        assert_eq!(value["ok"], true);
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let client = fast();
+        let started = std::time::Instant::now();
+        client.send(|c| c.get(server.uri())).await.unwrap();
+        assert!(
+            started.elapsed() >= Duration::from_millis(950),
+            "waited only {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_not_retried_and_keep_the_body() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(400).set_body_string("{\"error\":\"invalid_grant\"}"),
+            )
+            .mount(&server)
+            .await;
+        let err = fast().send(|c| c.post(server.uri())).await.unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        assert!(err.body().unwrap().contains("invalid_grant"));
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_truncated_json_body_is_fetched_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"items\": [1, 2"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"items\": [1, 2]}"))
+            .mount(&server)
+            .await;
+        let (value, _) = fast()
+            .json::<serde_json::Value, _>(|c| c.get(server.uri()))
+            .await
+            .unwrap();
+        assert_eq!(value["items"].as_array().unwrap().len(), 2);
+    }
+}
