@@ -314,7 +314,12 @@ fn merge_series(
             .expect("masters that are not cancel messages have DTSTART");
         let tz = zone_label(start);
         if master.is_recurring() {
-            match expand(master, opts) {
+            // The `rrule` crate is third-party code run on untrusted input;
+            // should it panic, only this series is lost, not the calendar.
+            let expanded =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(master, opts)))
+                    .unwrap_or_else(|_| Err("expansion failed unexpectedly".to_string()));
+            match expanded {
                 Ok(expansion) => {
                     for (line, message) in expansion.notes {
                         warn(master, line, message, false);
