@@ -3,12 +3,12 @@
 //! Pure: no file or network I/O; callers hand in the text.
 //!
 //! Layout of this module:
-//! - [`lexer`]: text → content lines → components, leniently, with line numbers;
-//! - [`values`]: DATE / DATE-TIME / PERIOD / DURATION / UTC-OFFSET values;
+//! - `lexer`: text → content lines → components, leniently, with line numbers;
+//! - `values`: DATE / DATE-TIME / PERIOD / DURATION / UTC-OFFSET values;
 //! - [`windows_zones`]: the CLDR Windows → IANA table and display names;
-//! - [`timezone`]: TZID → zone (IANA, Windows, VTIMEZONE, fallback);
-//! - [`event`]: one VEVENT → `EventData` (times, recurrence parts, people);
-//! - [`recurrence`]: one series → instances in the window (RRULE via `rrule`);
+//! - `timezone`: TZID → zone (IANA, Windows, VTIMEZONE, fallback);
+//! - `event`: one VEVENT → `EventData` (times, recurrence parts, people);
+//! - `recurrence`: one series → instances in the window (RRULE via `rrule`);
 //! - this file: files → events → series merged with overrides and
 //!   cancellations → sorted occurrences.
 
