@@ -1894,3 +1894,52 @@ END:VEVENT");
     let uids: Vec<&str> = r.occurrences.iter().map(|o| o.uid.as_str()).collect();
     assert_eq!(uids, ["overlapping"]);
 }
+
+#[test]
+fn the_result_does_not_depend_on_the_order_of_files() {
+    let a = cal("
+BEGIN:VEVENT
+UID:dup
+DTSTART:20240110T090000Z
+SUMMARY:copy in a
+END:VEVENT");
+    let b = cal("
+BEGIN:VEVENT
+UID:dup
+DTSTART:20240110T090000Z
+SUMMARY:copy in b
+END:VEVENT
+BEGIN:VEVENT
+UID:x
+DTSTART;TZID=Nowhere:20240110T090000
+END:VEVENT");
+    let fa = IcsInput {
+        name: "a.ics".into(),
+        text: a,
+    };
+    let fb = IcsInput {
+        name: "b.ics".into(),
+        text: b,
+    };
+    let o = opts("2024-01-01", "2024-02-01");
+    let ab = normalize(&[fa.clone(), fb.clone()], "cal", &o);
+    let ba = normalize(&[fb, fa], "cal", &o);
+    assert_eq!(ab.occurrences, ba.occurrences);
+    assert_eq!(ab.warnings, ba.warnings);
+    assert_eq!(by_start(&ab, "dup", "2024-01-10T09:00Z").title, "copy in b");
+}
+
+#[test]
+fn zone_names_from_providers_map_to_iana() {
+    use meetledger::calendar::zone_for_name;
+    assert_eq!(
+        zone_for_name("Russian Standard Time"),
+        Some(Tz::Europe__Moscow)
+    );
+    assert_eq!(
+        zone_for_name("(UTC+03:00) Moscow, St. Petersburg"),
+        Some(Tz::Europe__Moscow)
+    );
+    assert_eq!(zone_for_name("Europe/Moscow"), Some(Tz::Europe__Moscow));
+    assert_eq!(zone_for_name("Customized Time Zone"), None);
+}

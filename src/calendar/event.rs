@@ -73,8 +73,6 @@ pub struct EventData {
     pub file: String,
     /// Line of BEGIN:VEVENT.
     pub line: usize,
-    /// Position among all events of the calendar: the later wins ties.
-    pub order: usize,
     /// METHOD of the enclosing VCALENDAR, upper-cased.
     pub method: Option<String>,
     pub sequence: i64,
@@ -121,22 +119,18 @@ pub fn method_is_not_state(method: Option<&str>) -> bool {
 pub fn read_event(
     component: &Component,
     file: &str,
-    order: usize,
     method: Option<&str>,
     resolver: &mut ZoneResolver,
     floating: &ZoneRef,
 ) -> (Result<EventData, String>, Notes) {
     let mut notes: Notes = Vec::new();
-    let result = read_event_inner(
-        component, file, order, method, resolver, floating, &mut notes,
-    );
+    let result = read_event_inner(component, file, method, resolver, floating, &mut notes);
     (result, notes)
 }
 
 fn read_event_inner(
     component: &Component,
     file: &str,
-    order: usize,
     method: Option<&str>,
     resolver: &mut ZoneResolver,
     floating: &ZoneRef,
@@ -296,7 +290,6 @@ fn read_event_inner(
         uid,
         file: file.to_string(),
         line: component.line,
-        order,
         method: method.map(str::to_string),
         sequence,
         dtstamp,

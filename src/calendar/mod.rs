@@ -3,12 +3,12 @@
 //! Pure: no file or network I/O; callers hand in the text.
 //!
 //! Layout of this module:
-//! - [`lexer`]: text → content lines → components, leniently, with line numbers;
-//! - [`values`]: DATE / DATE-TIME / PERIOD / DURATION / UTC-OFFSET values;
+//! - `lexer`: text → content lines → components, leniently, with line numbers;
+//! - `values`: DATE / DATE-TIME / PERIOD / DURATION / UTC-OFFSET values;
 //! - [`windows_zones`]: the CLDR Windows → IANA table and display names;
-//! - [`timezone`]: TZID → zone (IANA, Windows, VTIMEZONE, fallback);
-//! - [`event`]: one VEVENT → `EventData` (times, recurrence parts, people);
-//! - [`recurrence`]: one series → instances in the window (RRULE via `rrule`);
+//! - `timezone`: TZID → zone (IANA, Windows, VTIMEZONE, fallback);
+//! - `event`: one VEVENT → `EventData` (times, recurrence parts, people);
+//! - `recurrence`: one series → instances in the window (RRULE via `rrule`);
 //! - this file: files → events → series merged with overrides and
 //!   cancellations → sorted occurrences.
 
@@ -63,7 +63,7 @@ pub struct ParseWarning {
 
 #[derive(Debug, Clone, Default)]
 pub struct ParsedCalendar {
-    /// Sorted by (uid, recurrence_id).
+    /// Sorted by (uid, recurrence_id), then start.
     pub occurrences: Vec<Occurrence>,
     pub warnings: Vec<ParseWarning>,
 }
@@ -90,10 +90,20 @@ pub fn normalize(files: &[IcsInput], calendar_id: &str, opts: &ExpandOptions) ->
     occurrences.sort_by(|a, b| {
         (&a.uid, a.recurrence_id, a.start).cmp(&(&b.uid, b.recurrence_id, b.start))
     });
+    // Stable sort: file by file, line by line, same order every run.
+    warnings.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     ParsedCalendar {
         occurrences,
         warnings,
     }
+}
+
+/// The IANA zone for a zone name as calendar providers write it: an IANA
+/// name, a Windows ID ("Russian Standard Time", as Microsoft Graph returns
+/// under `Prefer: outlook.timezone`) or an Outlook display name
+/// ("(UTC+03:00) Moscow, St. Petersburg"). `None` when unknown.
+pub fn zone_for_name(name: &str) -> Option<Tz> {
+    timezone::known_zone(&timezone::normalize_tzid(name))
 }
 
 /// Reads one file's events (with their zones resolved) into `events`.
@@ -165,11 +175,9 @@ fn read_file(
         if method_is_not_state(method.as_deref()) {
             continue;
         }
-        let order = events.len();
         let (result, notes) = read_event(
             component,
             &file.name,
-            order,
             method.as_deref(),
             &mut resolver,
             &floating,
@@ -220,9 +228,11 @@ fn collect<'a>(
 }
 
 /// Which of several copies of the same component wins: the highest
-/// SEQUENCE, then the latest DTSTAMP, then the last one read.
-fn precedence(e: &EventData) -> (i64, Option<DateTime<Utc>>, usize) {
-    (e.sequence, e.dtstamp, e.order)
+/// SEQUENCE, then the latest DTSTAMP, then the one read last — by file name
+/// and line, not by the order the files were handed in, so the result does
+/// not depend on which source answered first.
+fn precedence(e: &EventData) -> (i64, Option<DateTime<Utc>>, &str, usize) {
+    (e.sequence, e.dtstamp, e.file.as_str(), e.line)
 }
 
 /// A cancellation applies when it is not older than what it cancels.
@@ -314,7 +324,12 @@ fn merge_series(
             .expect("masters that are not cancel messages have DTSTART");
         let tz = zone_label(start);
         if master.is_recurring() {
-            match expand(master, opts) {
+            // The `rrule` crate is third-party code run on untrusted input;
+            // should it panic, only this series is lost, not the calendar.
+            let expanded =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(master, opts)))
+                    .unwrap_or_else(|_| Err("expansion failed unexpectedly".to_string()));
+            match expanded {
                 Ok(expansion) => {
                     for (line, message) in expansion.notes {
                         warn(master, line, message, false);

@@ -19,9 +19,10 @@ use super::timezone::ZoneRef;
 use super::values::{parse_time, RawTime};
 use super::ExpandOptions;
 
-/// Instances generated before the window for a rule with COUNT (which cannot
-/// be skipped ahead) before we give up. At well under a microsecond per
-/// instance this bounds the work to a fraction of a second.
+/// Instances generated before the window (for rules that cannot be skipped
+/// ahead: those with COUNT, or dense MONTHLY/YEARLY ones) before we give
+/// up. At well under a microsecond per instance this bounds the work to a
+/// fraction of a second.
 const MAX_INSTANCES_BEFORE_WINDOW: usize = 500_000;
 
 /// One instance of a series.
@@ -102,6 +103,23 @@ pub fn event_length(
     fallback: Option<Duration>,
     notes: &mut Vec<(usize, String)>,
 ) -> Duration {
+    let length = raw_length(event, start, fallback, notes);
+    if length > Duration::days(MAX_LENGTH_DAYS) {
+        notes.push((
+            event.line,
+            format!("event longer than {MAX_LENGTH_DAYS} days: clamped"),
+        ));
+        return Duration::days(MAX_LENGTH_DAYS);
+    }
+    length
+}
+
+fn raw_length(
+    event: &EventData,
+    start: &Time,
+    fallback: Option<Duration>,
+    notes: &mut Vec<(usize, String)>,
+) -> Duration {
     match start {
         Time::Date(d) => {
             let days = match (&event.end, event.duration) {
@@ -109,7 +127,7 @@ pub fn event_length(
                 (_, Some(dur)) if dur.num_days() >= 1 => dur.num_days(),
                 _ => 1,
             };
-            Duration::days(days)
+            Duration::days(days.min(MAX_LENGTH_DAYS + 1))
         }
         Time::At { .. } => match (&event.end, event.duration) {
             (Some(end), _) => {
@@ -131,6 +149,11 @@ pub fn event_length(
         },
     }
 }
+
+/// No event is longer than this: longer lengths (a DURATION of a million
+/// weeks) are clamped so that start + length cannot overflow. Ten years is
+/// far beyond any meeting and any sync window.
+const MAX_LENGTH_DAYS: i64 = 3660;
 
 /// True when an instance [start, end) belongs to the window.
 pub fn in_window(start: DateTime<Utc>, end: DateTime<Utc>, opts: &ExpandOptions) -> bool {
@@ -453,7 +476,7 @@ fn run_rule(
                 before_window += 1;
                 if before_window > MAX_INSTANCES_BEFORE_WINDOW {
                     outcome.note = Some(format!(
-                        "expansion stopped after {MAX_INSTANCES_BEFORE_WINDOW} instances before the window (rule with COUNT starting long ago)"
+                        "expansion stopped after {MAX_INSTANCES_BEFORE_WINDOW} instances before the window (a dense rule starting long before it)"
                     ));
                     break;
                 }

@@ -403,9 +403,9 @@ impl YearlyRule {
         if rule.months.is_empty() {
             rule.months.push(start.month());
         }
-        if rule.interval < 1 {
-            rule.interval = 1;
-        }
+        // Time zones change yearly at most; a huge INTERVAL would only make
+        // the backwards year search long.
+        rule.interval = rule.interval.clamp(1, 100);
         Ok(rule)
     }
 

@@ -9,7 +9,7 @@
 /// (mapTimezones otherVersion="7e11800" typeVersion="2021a"), the
 /// territory-001 ("golden zone") row of every Windows zone, with the
 /// display name from the comment above each group. Data © Unicode, Inc.,
-/// Unicode License (https://www.unicode.org/copyright.html).
+/// Unicode License (<https://www.unicode.org/copyright.html>).
 #[rustfmt::skip]
 pub const WINDOWS_ZONES: &[(&str, &str, &str)] = &[
     ("Dateline Standard Time", "Etc/GMT+12", "(UTC-12:00) International Date Line West"),
