@@ -9,6 +9,16 @@ use serde_json::Value;
 
 const NOW: &str = "2026-11-27T18:00:00+03:00";
 
+/// One source's entry in `status --format json`.
+fn source_status(status: &Value, id: &str) -> Value {
+    let sources = status["sources"].as_array().expect("sources array");
+    sources
+        .iter()
+        .find(|s| s["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no source {id} in {status}"))
+}
+
 fn meetings(company: &Company, period: &str) -> Vec<Value> {
     company
         .ok(NOW, &["meetings", "--period", period, "--format", "jsonl"])
@@ -158,13 +168,7 @@ fn a_malformed_event_is_skipped_and_reported_and_the_rest_is_kept() {
     assert_eq!(meetings(&company, "2026-11").len(), 1);
 
     let status = company.ok(NOW, &["status", "--format", "json"]).json();
-    let source = status["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "ivanov-main")
-        .unwrap()
-        .clone();
+    let source = source_status(&status, "ivanov-main");
     assert_eq!(source["skipped"], 1, "{source}");
     let warning = source["warnings"][0].as_str().unwrap();
     assert!(
@@ -183,13 +187,7 @@ fn a_bad_csv_row_is_skipped_with_its_file_and_line() {
     ]);
     company.ok(NOW, &["sync"]);
     let status = company.ok(NOW, &["status", "--format", "json"]).json();
-    let crm = status["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "main")
-        .unwrap()
-        .clone();
+    let crm = source_status(&status, "main");
     assert_eq!(crm["skipped"], 1, "{crm}");
     let warning = crm["warnings"][0].as_str().unwrap();
     assert!(
@@ -230,13 +228,7 @@ fn a_failing_source_does_not_stop_the_others() {
         run.stdout
     );
     let status = company.ok(NOW, &["status", "--format", "json"]).json();
-    let crm = status["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "main")
-        .unwrap()
-        .clone();
+    let crm = source_status(&status, "main");
     assert!(
         crm["last_error"].as_str().unwrap().contains("not UTF-8"),
         "{crm}"
