@@ -400,6 +400,178 @@ pub struct CrmConfig {
     pub clients: Option<PathBuf>,
     /// `csv`/`jsonl`: orders file.
     pub orders: Option<PathBuf>,
+
+    // ---- CRM connectors and file mapping (see `validate_crm`) ----
+    /// API base URL: `https://acme.retailcrm.ru`, `https://acme.amocrm.ru`,
+    /// HubSpot's `https://api.hubapi.com` (the default); for `rest`, what
+    /// `{base}` stands for in URL templates.
+    pub url: Option<String>,
+    /// `retailcrm`: the API key (sent as `X-API-KEY`).
+    pub api_key: Option<SecretRef>,
+    /// `amocrm` (long-lived token), `hubspot` (private app token), `rest`.
+    pub token: Option<SecretRef>,
+    /// `bitrix24`: the inbound webhook URL
+    /// (`https://acme.bitrix24.ru/rest/1/abc123/`); the code in it is a secret.
+    pub webhook: Option<SecretRef>,
+    /// Zone of date-times the CRM writes without an offset (RetailCRM);
+    /// default: the company's zone.
+    pub account_timezone: Option<String>,
+    /// The company's currency: orders in another currency are converted
+    /// with `rates` or skipped with a warning. Default for API kinds: RUB;
+    /// file kinds convert only when it is set.
+    pub currency: Option<String>,
+    /// Fixed rates: units of `currency` per unit of the named currency,
+    /// e.g. `{ USD = 92.5, EUR = 100.0 }`.
+    #[serde(default)]
+    pub rates: std::collections::BTreeMap<String, f64>,
+    /// Put before every client and order id of this CRM (two CRMs' ids never
+    /// collide, and ids read like the other systems' ones).
+    #[serde(default)]
+    pub id_prefix: String,
+    /// Extra status codes (RetailCRM status codes, amoCRM/HubSpot stages)
+    /// that mean cancelled.
+    #[serde(default)]
+    pub cancelled_statuses: Vec<String>,
+    /// Statuses that make a deal an order: amoCRM status ids (default
+    /// `142`), HubSpot deal stages (default `closedwon`), Bitrix24 stage
+    /// semantics (default `S`).
+    #[serde(default)]
+    pub won_statuses: Vec<String>,
+    /// Tags (amoCRM, RetailCRM) that mark a key account, besides RetailCRM's VIP flag.
+    #[serde(default)]
+    pub key_tags: Vec<String>,
+    /// Changes are read since the last sync minus this overlap, so a record
+    /// saved while the previous sync ran is not missed.
+    #[serde(default = "default_overlap_minutes")]
+    pub overlap_minutes: i64,
+    /// A full re-read every this many hours finds records deleted without a
+    /// trace in the change feed; 0 disables it.
+    #[serde(default = "default_full_sync_hours")]
+    pub full_sync_hours: i64,
+    /// `csv`/`jsonl`: column names when they differ from SPEC §9
+    /// (`columns.orders = { created_at = "Дата", amount = "Сумма" }`).
+    #[serde(default)]
+    pub columns: CrmColumns,
+    /// `csv`/`jsonl`: chrono format of dates, e.g. `"%d.%m.%Y"` (1C);
+    /// RFC 3339 and `YYYY-MM-DD` are always accepted.
+    pub date_format: Option<String>,
+    /// `csv`/`jsonl`: `1234,56` means 1234.56 even with a dot elsewhere.
+    #[serde(default)]
+    pub decimal_comma: bool,
+    /// `csv`/`jsonl`: file encoding, e.g. `"windows-1251"`; default UTF-8.
+    pub encoding: Option<String>,
+    /// `rest`: how to read the API.
+    pub rest: Option<RestConfig>,
+}
+
+fn default_overlap_minutes() -> i64 {
+    10
+}
+fn default_full_sync_hours() -> i64 {
+    24
+}
+
+/// Column names of the clients and orders files: our field → their column.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmColumns {
+    #[serde(default)]
+    pub clients: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub orders: std::collections::BTreeMap<String, String>,
+}
+
+/// A generic JSON API (`kind = "rest"`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestConfig {
+    /// Header carrying the token (default `Authorization`).
+    #[serde(default = "default_auth_header")]
+    pub auth_header: String,
+    /// Written before the token (default `"Bearer "`; `""` for a bare key).
+    #[serde(default = "default_auth_prefix")]
+    pub auth_prefix: String,
+    pub clients: RestEndpoint,
+    pub orders: RestEndpoint,
+}
+
+fn default_auth_header() -> String {
+    "Authorization".into()
+}
+fn default_auth_prefix() -> String {
+    "Bearer ".into()
+}
+
+/// One list endpoint of a `rest` CRM.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestEndpoint {
+    /// URL template: `{base}` is `url`, `{since}` the RFC 3339 instant of
+    /// the last sync minus the overlap (1970 on a full sync), `{since_unix}`
+    /// the same in seconds. Without `{since}` every sync is a full one.
+    pub url: String,
+    /// Path of the array of records in a page (`data.items`); empty: the
+    /// page is the array.
+    #[serde(default)]
+    pub items: String,
+    #[serde(default)]
+    pub pagination: RestPagination,
+    /// Our field → dot path in a record (`attributes.name`, `emails[0]`).
+    /// Clients: id, name, domains, emails, manager, key, aliases, deleted.
+    /// Orders: id, client_id, created_at, amount, currency, status,
+    /// cancelled, manager, deleted.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// How a `rest` endpoint pages.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, tag = "style", rename_all = "snake_case")]
+pub enum RestPagination {
+    /// One request.
+    #[default]
+    None,
+    /// `?page=1,2,…` until a page comes back empty or short.
+    Page {
+        #[serde(default = "default_page_param")]
+        param: String,
+        #[serde(default = "one_u64")]
+        start: u64,
+        size_param: Option<String>,
+        #[serde(default = "default_page_size")]
+        size: u64,
+    },
+    /// `?offset=0,100,…` until a page comes back empty or short.
+    Offset {
+        #[serde(default = "default_offset_param")]
+        param: String,
+        size_param: Option<String>,
+        #[serde(default = "default_page_size")]
+        size: u64,
+    },
+    /// `?cursor=<value at field>` until the field is empty.
+    Cursor {
+        #[serde(default = "default_cursor_param")]
+        param: String,
+        field: String,
+    },
+    /// RFC 8288 `Link: <…>; rel="next"`.
+    Link,
+}
+
+fn default_page_param() -> String {
+    "page".into()
+}
+fn default_offset_param() -> String {
+    "offset".into()
+}
+fn default_cursor_param() -> String {
+    "cursor".into()
+}
+fn one_u64() -> u64 {
+    1
+}
+fn default_page_size() -> u64 {
+    100
 }
 
 /// An administrator's correction of one event, with who and why (SPEC §4).
@@ -729,6 +901,7 @@ impl Config {
                     }
                 }
             }
+            validate_crm(i, c, &mut problems);
         }
 
         for (i, o) in self.overrides.iter().enumerate() {
@@ -866,5 +1039,229 @@ fn item_span(item: &toml_edit::Item) -> Option<std::ops::Range<usize>> {
         toml_edit::Item::Table(t) => t.span(),
         toml_edit::Item::ArrayOfTables(a) => a.span(),
         toml_edit::Item::None => None,
+    }
+}
+
+/// Checks of the connector keys of one `[[crm]]` (issue 5): the secret a
+/// kind needs, URLs, zones, currencies, file mapping and `rest` tables.
+fn validate_crm(i: usize, c: &CrmConfig, problems: &mut Vec<(String, String)>) {
+    let mut problem =
+        |key: &str, message: String| problems.push((format!("crm[{i}].{key}"), message));
+    let is_file = matches!(c.kind, CrmKind::Csv | CrmKind::Jsonl);
+    let needs = |kind: CrmKind| -> Option<&'static str> {
+        match kind {
+            CrmKind::Retailcrm => Some("api_key"),
+            CrmKind::Amocrm | CrmKind::Hubspot => Some("token"),
+            CrmKind::Bitrix24 => Some("webhook"),
+            _ => None,
+        }
+    };
+    if let Some(key) = needs(c.kind) {
+        let given = match key {
+            "api_key" => c.api_key.is_some(),
+            "token" => c.token.is_some(),
+            _ => c.webhook.is_some(),
+        };
+        if !given {
+            problem(
+                key,
+                format!("required for kind = \"{}\" (a secret reference: {{ file = \"…\" }}, {{ env = \"…\" }} or {{ credential = \"…\" }})", crm_kind_name(c.kind)),
+            );
+        }
+    }
+    if matches!(c.kind, CrmKind::Retailcrm | CrmKind::Amocrm) && c.url.is_none() {
+        problem(
+            "url",
+            "required: the account address, e.g. \"https://acme.retailcrm.ru\"".into(),
+        );
+    }
+    if let Some(url) = &c.url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            problem("url", format!("`{url}` is not an http(s) URL"));
+        }
+    }
+    if is_file {
+        for (key, set) in [
+            ("url", c.url.is_some()),
+            ("api_key", c.api_key.is_some()),
+            ("token", c.token.is_some()),
+            ("webhook", c.webhook.is_some()),
+            ("rest", c.rest.is_some()),
+        ] {
+            if set {
+                problem(key, "not used by file CRMs (csv, jsonl)".into());
+            }
+        }
+    } else {
+        for (key, set) in [
+            ("date_format", c.date_format.is_some()),
+            ("encoding", c.encoding.is_some()),
+            ("decimal_comma", c.decimal_comma),
+            (
+                "columns",
+                !c.columns.clients.is_empty() || !c.columns.orders.is_empty(),
+            ),
+        ] {
+            if set {
+                problem(key, "only for file CRMs (csv, jsonl)".into());
+            }
+        }
+    }
+    if let Some(zone) = &c.account_timezone {
+        if zone.parse::<Tz>().is_err() {
+            problem(
+                "account_timezone",
+                format!("`{zone}` is not an IANA time zone"),
+            );
+        }
+    }
+    let is_code = |s: &str| s.len() == 3 && s.chars().all(|ch| ch.is_ascii_alphabetic());
+    if let Some(currency) = &c.currency {
+        if !is_code(currency) {
+            problem(
+                "currency",
+                format!("`{currency}` is not a three-letter currency code"),
+            );
+        }
+    }
+    for (code, rate) in &c.rates {
+        if !is_code(code) {
+            problem(
+                "rates",
+                format!("`{code}` is not a three-letter currency code"),
+            );
+        }
+        if !rate.is_finite() || *rate <= 0.0 {
+            problem(
+                "rates",
+                format!("the rate of {code} must be a positive number"),
+            );
+        }
+    }
+    if !c.rates.is_empty() && c.currency.is_none() && is_file {
+        problem(
+            "currency",
+            "set the company currency the rates convert into".into(),
+        );
+    }
+    if c.overlap_minutes < 0 {
+        problem("overlap_minutes", "must not be negative".into());
+    }
+    if c.full_sync_hours < 0 {
+        problem(
+            "full_sync_hours",
+            "must not be negative (0 disables full re-reads)".into(),
+        );
+    }
+    if let Some(format) = &c.date_format {
+        use chrono::format::{Item, StrftimeItems};
+        if StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
+            || !format.contains('%')
+        {
+            problem(
+                "date_format",
+                format!("`{format}` is not a chrono format such as \"%d.%m.%Y\""),
+            );
+        }
+    }
+    if let Some(encoding) = &c.encoding {
+        if encoding_rs::Encoding::for_label(encoding.as_bytes()).is_none() {
+            problem(
+                "encoding",
+                format!("`{encoding}` is not a known encoding (e.g. \"windows-1251\")"),
+            );
+        }
+    }
+    const CLIENT_FIELDS: &[&str] = &[
+        "id", "name", "domains", "emails", "manager", "key", "aliases", "deleted",
+    ];
+    const ORDER_FIELDS: &[&str] = &[
+        "id",
+        "client_id",
+        "created_at",
+        "amount",
+        "currency",
+        "status",
+        "cancelled",
+        "manager",
+        "deleted",
+    ];
+    for (table, fields, allowed) in [
+        ("columns.clients", &c.columns.clients, CLIENT_FIELDS),
+        ("columns.orders", &c.columns.orders, ORDER_FIELDS),
+    ] {
+        for name in fields.keys() {
+            if !allowed.contains(&name.as_str()) || name == "deleted" || name == "cancelled" {
+                problem(
+                    table,
+                    format!("unknown field `{name}` (one of {})", allowed.join(", ")),
+                );
+            }
+        }
+    }
+    match (&c.rest, c.kind) {
+        (None, CrmKind::Rest) => problem(
+            "rest",
+            "required for kind = \"rest\": [crm.rest.clients] and [crm.rest.orders]".into(),
+        ),
+        (Some(_), kind) if kind != CrmKind::Rest => {
+            problem("rest", "only for kind = \"rest\"".into())
+        }
+        (Some(rest), _) => {
+            for (name, endpoint, allowed, required) in [
+                ("clients", &rest.clients, CLIENT_FIELDS, &["id", "name"][..]),
+                (
+                    "orders",
+                    &rest.orders,
+                    ORDER_FIELDS,
+                    &["id", "client_id", "created_at", "amount"][..],
+                ),
+            ] {
+                for field in endpoint.fields.keys() {
+                    if !allowed.contains(&field.as_str()) {
+                        problem(
+                            &format!("rest.{name}.fields"),
+                            format!("unknown field `{field}` (one of {})", allowed.join(", ")),
+                        );
+                    }
+                }
+                for field in required {
+                    if !endpoint.fields.contains_key(*field) {
+                        problem(
+                            &format!("rest.{name}.fields"),
+                            format!("`{field}` is required"),
+                        );
+                    }
+                }
+                if endpoint.url.contains("{base}") && c.url.is_none() {
+                    problem(
+                        &format!("rest.{name}.url"),
+                        "uses {base} but `url` is not set".into(),
+                    );
+                }
+                if let RestPagination::Cursor { field, .. } = &endpoint.pagination {
+                    if field.is_empty() {
+                        problem(
+                            &format!("rest.{name}.pagination"),
+                            "`field` must name where the next cursor is".into(),
+                        );
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The TOML spelling of a CRM kind, for messages.
+pub fn crm_kind_name(kind: CrmKind) -> &'static str {
+    match kind {
+        CrmKind::Csv => "csv",
+        CrmKind::Jsonl => "jsonl",
+        CrmKind::Rest => "rest",
+        CrmKind::Retailcrm => "retailcrm",
+        CrmKind::Amocrm => "amocrm",
+        CrmKind::Bitrix24 => "bitrix24",
+        CrmKind::Hubspot => "hubspot",
     }
 }

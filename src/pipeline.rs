@@ -94,6 +94,20 @@ pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Res
                     .replace_crm(&state, &clients, &orders, now)
                     .map(|c| (Some(c), warnings))
             }
+            Ok(CrmFetch::Delta {
+                clients,
+                orders,
+                deleted_clients,
+                deleted_orders,
+                warnings,
+                cursor,
+            }) => {
+                let state = success_state(&id, &kind, cursor, &warnings);
+                let deleted = (deleted_clients.as_slice(), deleted_orders.as_slice());
+                store
+                    .apply_crm_delta(&state, &clients, &orders, deleted, now)
+                    .map(|c| (Some(c), warnings))
+            }
             Err(e) => Err(e),
         };
         summary.sources.push(finish(store, id, kind, result, now)?);

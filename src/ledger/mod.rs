@@ -690,3 +690,77 @@ fn replace_rows(
     }
     Ok(counts)
 }
+
+/// Incremental CRM syncs (issue 5): upserts and deletions by id, with the
+/// cursor, in one transaction.
+impl Store {
+    /// Applies a CRM delta: changed clients and orders replace the stored
+    /// ones with the same id, `deleted` (clients, orders) ids disappear,
+    /// everything else stays. The cursor is written in the same transaction.
+    pub fn apply_crm_delta(
+        &mut self,
+        state: &SourceState,
+        clients: &[Client],
+        orders: &[Order],
+        deleted: (&[String], &[String]),
+        now: DateTime<Utc>,
+    ) -> Result<SyncCounts> {
+        let tx = self.conn.transaction()?;
+        let mut counts = SyncCounts::default();
+        {
+            let mut current_client =
+                tx.prepare("SELECT data FROM clients WHERE crm = ?1 AND id = ?2")?;
+            let mut upsert_client = tx.prepare(
+                "INSERT INTO clients (crm, id, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (crm, id) DO UPDATE SET data = ?3",
+            )?;
+            for client in clients {
+                let data = serde_json::to_string(client)?;
+                let old: Option<String> = current_client
+                    .query_row(params![state.id, client.id], |r| r.get(0))
+                    .optional()?;
+                if old.as_deref() == Some(data.as_str()) {
+                    counts.unchanged += 1;
+                } else {
+                    upsert_client.execute(params![state.id, client.id, data])?;
+                    counts.upserted += 1;
+                }
+            }
+            let mut current_order =
+                tx.prepare("SELECT data FROM orders WHERE crm = ?1 AND id = ?2")?;
+            let mut upsert_order = tx.prepare(
+                "INSERT INTO orders (crm, id, client_id, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (crm, id) DO UPDATE SET client_id = ?3, created_at = ?4, data = ?5",
+            )?;
+            for order in orders {
+                let data = serde_json::to_string(order)?;
+                let old: Option<String> = current_order
+                    .query_row(params![state.id, order.id], |r| r.get(0))
+                    .optional()?;
+                if old.as_deref() == Some(data.as_str()) {
+                    counts.unchanged += 1;
+                } else {
+                    upsert_order.execute(params![
+                        state.id,
+                        order.id,
+                        order.client_id,
+                        format_utc(order.created_at),
+                        data
+                    ])?;
+                    counts.upserted += 1;
+                }
+            }
+            let (deleted_clients, deleted_orders) = deleted;
+            for (table, ids) in [("clients", deleted_clients), ("orders", deleted_orders)] {
+                let mut delete =
+                    tx.prepare(&format!("DELETE FROM {table} WHERE crm = ?1 AND id = ?2"))?;
+                for id in ids {
+                    counts.deleted += delete.execute(params![state.id, id])?;
+                }
+            }
+        }
+        write_success(&tx, state, now)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+}

@@ -125,6 +125,16 @@ pub enum CrmFetch {
         warnings: Vec<SourceWarning>,
         cursor: String,
     },
+    /// What changed since the cursor: clients and orders upserted by id,
+    /// deleted ones (by id) removed; the rest stays as stored.
+    Delta {
+        clients: Vec<Client>,
+        orders: Vec<Order>,
+        deleted_clients: Vec<String>,
+        deleted_orders: Vec<String>,
+        warnings: Vec<SourceWarning>,
+        cursor: String,
+    },
 }
 
 #[async_trait]
@@ -163,13 +173,30 @@ pub fn calendar_sources(config: &Config) -> Vec<Box<dyn CalendarSource>> {
 }
 
 pub fn crm_sources(config: &Config) -> Vec<Box<dyn CrmSource>> {
+    match http::HttpClient::new(http::HttpSettings::default()) {
+        Ok(client) => crm_sources_with(config, &client),
+        Err(e) => config
+            .crms
+            .iter()
+            .map(|c| -> Box<dyn CrmSource> {
+                Box::new(Unsupported {
+                    id: c.id.clone(),
+                    what: format!("{:?} (no HTTP client: {e})", c.kind),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// `crm_sources` over a given HTTP client (tests inject fast retries).
+pub fn crm_sources_with(config: &Config, client: &http::HttpClient) -> Vec<Box<dyn CrmSource>> {
     config
         .crms
         .iter()
         .map(|c| -> Box<dyn CrmSource> {
             match (c.kind, &c.clients, &c.orders) {
-                (CrmKind::Csv | CrmKind::Jsonl, Some(clients), Some(orders)) => {
-                    Box::new(crm::files::FileCrm::new(
+                (CrmKind::Csv | CrmKind::Jsonl, Some(clients), Some(orders)) => Box::new(
+                    crm::files::FileCrm::new(
                         &c.id,
                         if c.kind == CrmKind::Csv {
                             crm::files::Format::Csv
@@ -178,7 +205,23 @@ pub fn crm_sources(config: &Config) -> Vec<Box<dyn CrmSource>> {
                         },
                         config.resolve(clients),
                         config.resolve(orders),
-                    ))
+                    )
+                    .with_mapping(crm::files::FileMapping::from_config(c)),
+                ),
+                (CrmKind::Retailcrm, _, _) => {
+                    Box::new(crm::retailcrm::RetailCrm::new(c, config, client.clone()))
+                }
+                (CrmKind::Amocrm, _, _) => {
+                    Box::new(crm::amocrm::AmoCrm::new(c, config, client.clone()))
+                }
+                (CrmKind::Bitrix24, _, _) => {
+                    Box::new(crm::bitrix24::Bitrix24::new(c, config, client.clone()))
+                }
+                (CrmKind::Hubspot, _, _) => {
+                    Box::new(crm::hubspot::HubSpot::new(c, config, client.clone()))
+                }
+                (CrmKind::Rest, _, _) => {
+                    Box::new(crm::rest::RestCrm::new(c, config, client.clone()))
                 }
                 _ => Box::new(Unsupported {
                     id: c.id.clone(),

@@ -3,8 +3,12 @@
 //! `id,client_id,created_at,amount,currency,status,manager`. Lists inside a
 //! cell are separated by `;`. A row that cannot be read is skipped with a
 //! warning naming the file and line; the rest is kept.
+//!
+//! A `FileMapping` adapts other exports (1C, spreadsheets): column names,
+//! a date format, decimal commas, a non-UTF-8 encoding, and currency
+//! conversion. Without one the files are read exactly as SPEC §9 says.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -27,6 +31,83 @@ pub struct FileCrm {
     format: Format,
     clients: PathBuf,
     orders: PathBuf,
+    mapping: FileMapping,
+}
+
+/// How an export differs from SPEC §9's files.
+#[derive(Debug, Clone)]
+pub struct FileMapping {
+    /// Our field → the file's column (clients).
+    pub client_columns: BTreeMap<String, String>,
+    /// Our field → the file's column (orders).
+    pub order_columns: BTreeMap<String, String>,
+    /// chrono format of dates or date-times, tried after RFC 3339 and
+    /// `YYYY-MM-DD`.
+    pub date_format: Option<String>,
+    /// `1.234,56`: dots group thousands, the comma is the decimal mark.
+    pub decimal_comma: bool,
+    /// `None`: UTF-8 (a BOM is skipped).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    pub money: super::common::Money,
+}
+
+impl Default for FileMapping {
+    fn default() -> Self {
+        FileMapping {
+            client_columns: BTreeMap::new(),
+            order_columns: BTreeMap::new(),
+            date_format: None,
+            decimal_comma: false,
+            encoding: None,
+            money: super::common::Money::new(None, &BTreeMap::new()),
+        }
+    }
+}
+
+impl FileMapping {
+    pub fn from_config(c: &crate::config::CrmConfig) -> FileMapping {
+        let lower = |m: &BTreeMap<String, String>| {
+            m.iter()
+                .map(|(k, v)| (k.to_lowercase(), v.trim().to_lowercase()))
+                .collect()
+        };
+        FileMapping {
+            client_columns: lower(&c.columns.clients),
+            order_columns: lower(&c.columns.orders),
+            date_format: c.date_format.clone(),
+            decimal_comma: c.decimal_comma,
+            encoding: c
+                .encoding
+                .as_deref()
+                .and_then(|e| encoding_rs::Encoding::for_label(e.as_bytes())),
+            money: super::common::Money::new(c.currency.clone(), &c.rates),
+        }
+    }
+
+    /// A fingerprint for the cursor: a changed mapping re-reads the files.
+    fn fingerprint(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}",
+            self.client_columns,
+            self.order_columns,
+            self.date_format,
+            self.decimal_comma,
+            self.encoding.map(|e| e.name()),
+            self.money.currency,
+            self.money.rates
+        )
+    }
+
+    /// Renames the file's columns to ours.
+    fn rename(columns: &BTreeMap<String, String>, rows: &mut [Row]) {
+        for row in rows {
+            for (ours, theirs) in columns {
+                if let Some(value) = row.fields.remove(theirs) {
+                    row.fields.insert(ours.clone(), value);
+                }
+            }
+        }
+    }
 }
 
 impl FileCrm {
@@ -36,7 +117,13 @@ impl FileCrm {
             format,
             clients,
             orders,
+            mapping: FileMapping::default(),
         }
+    }
+
+    pub fn with_mapping(mut self, mapping: FileMapping) -> FileCrm {
+        self.mapping = mapping;
+        self
     }
 }
 
@@ -71,16 +158,40 @@ impl CrmSource for FileCrm {
             .collect();
         let new_cursor = content_cursor(
             &[&clients_bytes, &orders_bytes],
-            &format!("{}|{}", ctx.tz, mapping.join(";")),
+            &format!(
+                "{}|{}{}",
+                ctx.tz,
+                mapping.join(";"),
+                if self.mapping.fingerprint() == FileMapping::default().fingerprint() {
+                    String::new()
+                } else {
+                    format!("|{}", self.mapping.fingerprint())
+                }
+            ),
         );
         if cursor == Some(new_cursor.as_str()) {
             return Ok(CrmFetch::Unchanged);
         }
         let mut warnings = Vec::new();
-        let client_rows = rows(self.format, &self.clients, &clients_bytes, &mut warnings)?;
-        let order_rows = rows(self.format, &self.orders, &orders_bytes, &mut warnings)?;
+        let encoding = self.mapping.encoding;
+        let mut client_rows = rows(
+            self.format,
+            &self.clients,
+            &clients_bytes,
+            encoding,
+            &mut warnings,
+        )?;
+        let mut order_rows = rows(
+            self.format,
+            &self.orders,
+            &orders_bytes,
+            encoding,
+            &mut warnings,
+        )?;
+        FileMapping::rename(&self.mapping.client_columns, &mut client_rows);
+        FileMapping::rename(&self.mapping.order_columns, &mut order_rows);
         let clients = read_clients(&self.clients, client_rows, ctx, &mut warnings)?;
-        let orders = read_orders(&self.orders, order_rows, ctx, &mut warnings)?;
+        let orders = read_orders(&self.orders, order_rows, ctx, &self.mapping, &mut warnings)?;
         Ok(CrmFetch::Full {
             clients,
             orders,
@@ -113,10 +224,27 @@ fn rows(
     format: Format,
     path: &Path,
     bytes: &[u8],
+    encoding: Option<&'static encoding_rs::Encoding>,
     warnings: &mut Vec<SourceWarning>,
 ) -> Result<Vec<Row>> {
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let decoded;
+    let text = match encoding {
+        Some(encoding) => {
+            let (text, _, had_errors) = encoding.decode(bytes);
+            if had_errors {
+                bail!("{} is not valid {}", path.display(), encoding.name());
+            }
+            decoded = text.into_owned();
+            decoded.as_str()
+        }
+        None => std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+            .with_context(|| {
+                format!(
+                    "{} is not UTF-8 (set `encoding`, e.g. \"windows-1251\")",
+                    path.display()
+                )
+            })?,
+    };
     match format {
         Format::Csv => csv_rows(path, text, warnings),
         Format::Jsonl => Ok(jsonl_rows(path, text, warnings)),
@@ -323,6 +451,7 @@ fn read_orders(
     path: &Path,
     rows: Vec<Row>,
     ctx: &SyncContext,
+    mapping: &FileMapping,
     warnings: &mut Vec<SourceWarning>,
 ) -> Result<Vec<Order>> {
     require_columns(
@@ -333,7 +462,9 @@ fn read_orders(
     )?;
     let mut orders = Vec::with_capacity(rows.len());
     for row in &rows {
-        match read_order(row, ctx.tz) {
+        match read_order(row, ctx.tz, mapping)
+            .and_then(|mut order| mapping.money.convert(&mut order).map(|()| order))
+        {
             Ok(mut order) => {
                 order.manager = ctx.manager_for(row.get("manager"));
                 orders.push(order);
@@ -349,7 +480,7 @@ fn read_orders(
     Ok(orders)
 }
 
-fn read_order(row: &Row, tz: Tz) -> Result<Order, String> {
+fn read_order(row: &Row, tz: Tz, mapping: &FileMapping) -> Result<Order, String> {
     let id = row.get("id");
     if id.is_empty() {
         return Err("order without an id".into());
@@ -358,13 +489,25 @@ fn read_order(row: &Row, tz: Tz) -> Result<Order, String> {
     if client_id.is_empty() {
         return Err(format!("order {id} has no client_id"));
     }
-    let created_at = parse_instant(row.get("created_at"), tz).ok_or_else(|| {
-        format!(
-            "order {id}: created_at `{}` is neither RFC 3339 nor YYYY-MM-DD",
-            row.get("created_at")
-        )
-    })?;
-    let amount = parse_amount(row.get("amount"))
+    let created_at = parse_instant(row.get("created_at"), tz)
+        .or_else(|| parse_formatted(row.get("created_at"), mapping.date_format.as_deref()?, tz))
+        .ok_or_else(|| {
+            format!(
+                "order {id}: created_at `{}` is neither RFC 3339 nor YYYY-MM-DD{}",
+                row.get("created_at"),
+                mapping
+                    .date_format
+                    .as_deref()
+                    .map(|f| format!(" nor {f}"))
+                    .unwrap_or_default()
+            )
+        })?;
+    let amount_text = if mapping.decimal_comma {
+        row.get("amount").replace('.', "")
+    } else {
+        row.get("amount").to_string()
+    };
+    let amount = parse_amount(&amount_text)
         .ok_or_else(|| format!("order {id}: amount `{}` is not a number", row.get("amount")))?;
     let status = row.get("status").to_lowercase();
     Ok(Order {
@@ -390,8 +533,19 @@ pub fn parse_instant(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
         .map(|d| local_midnight(d, tz))
 }
 
+/// A date or date-time in a configured chrono format, read in `tz`.
+fn parse_formatted(text: &str, format: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(local) = chrono::NaiveDateTime::parse_from_str(text, format) {
+        return super::common::local_instant(local, tz);
+    }
+    NaiveDate::parse_from_str(text, format)
+        .ok()
+        .map(|d| local_midnight(d, tz))
+}
+
 /// A money amount: `1234.5`, `1 234,50` or `1234,5`.
-fn parse_amount(text: &str) -> Option<f64> {
+pub(crate) fn parse_amount(text: &str) -> Option<f64> {
     let compact: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}')

@@ -1,4 +1,12 @@
 //! CRM sources: clients and orders. `files` reads CSV and JSONL exports;
-//! native API connectors join it here.
+//! `retailcrm`, `amocrm`, `bitrix24` and `hubspot` are native API
+//! connectors, `rest` reads any JSON API described in config. What they
+//! share (cursor, paging, JSON paths, currencies, errors) is in `common`.
 
+pub mod amocrm;
+pub mod bitrix24;
+pub mod common;
 pub mod files;
+pub mod hubspot;
+pub mod rest;
+pub mod retailcrm;
