@@ -377,6 +377,14 @@ pub struct CalendarConfig {
     pub url: Option<String>,
     pub username: Option<String>,
     pub password: Option<SecretRef>,
+
+    // ----- `caldav` only (src/sources/caldav) -----
+    /// When the account holds several calendars: the one to read, by its
+    /// display name ("Work") or its path ("/calendars/petrova/work/").
+    /// Without it, an account with one calendar needs nothing, and one with
+    /// several is an error that lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -880,6 +888,8 @@ impl Config {
             }
         }
 
+        self.validate_network_calendars(&mut problems);
+
         let mut crm_ids = HashSet::new();
         for (i, c) in self.crms.iter().enumerate() {
             if !crm_ids.insert(c.id.as_str()) {
@@ -927,6 +937,55 @@ impl Config {
             }
         }
         problems
+    }
+}
+
+impl Config {
+    /// The keys of `ics_url` and `caldav` calendars (src/sources/ics_url.rs,
+    /// src/sources/caldav): a URL the source can fetch, credentials given as
+    /// a pair, and `calendar_name` only where it means something.
+    fn validate_network_calendars(&self, problems: &mut Vec<(String, String)>) {
+        for (i, c) in self.calendars.iter().enumerate() {
+            let network = matches!(c.kind, CalendarKind::IcsUrl | CalendarKind::Caldav);
+            if c.calendar_name.is_some() && c.kind != CalendarKind::Caldav {
+                problems.push((
+                    format!("calendar[{i}].calendar_name"),
+                    "only for kind = \"caldav\"".into(),
+                ));
+            }
+            if !network {
+                continue;
+            }
+            if let Some(url) = &c.url {
+                let schemes: &[&str] = if c.kind == CalendarKind::IcsUrl {
+                    &["https", "http", "webcal", "webcals"]
+                } else {
+                    &["https", "http"]
+                };
+                match reqwest::Url::parse(url) {
+                    Ok(parsed) if schemes.contains(&parsed.scheme()) && parsed.has_host() => {}
+                    Ok(_) => problems.push((
+                        format!("calendar[{i}].url"),
+                        format!("must be an absolute {} URL", schemes.join("/")),
+                    )),
+                    Err(e) => {
+                        problems.push((format!("calendar[{i}].url"), format!("not a URL ({e})")))
+                    }
+                }
+            }
+            match (&c.username, &c.password) {
+                (Some(_), None) => problems.push((
+                    format!("calendar[{i}].password"),
+                    "required with `username` (e.g. password = { file = \"/etc/meetledger/NAME.pass\" })"
+                        .into(),
+                )),
+                (None, Some(_)) => problems.push((
+                    format!("calendar[{i}].username"),
+                    "required with `password`".into(),
+                )),
+                _ => {}
+            }
+        }
     }
 }
 

@@ -196,6 +196,25 @@ impl HttpClient {
         &self.inner
     }
 
+    /// A client sharing this one's settings, pacing and concurrency bound
+    /// that returns 3xx answers instead of following them (as
+    /// `HttpError::Status` with the `Location` header). WebDAV needs this:
+    /// reqwest turns a redirected PROPFIND or REPORT into a GET.
+    pub fn without_redirects(&self) -> anyhow::Result<HttpClient> {
+        let inner = reqwest::Client::builder()
+            .connect_timeout(self.settings.connect_timeout)
+            .timeout(self.settings.timeout)
+            .user_agent(concat!("meetledger/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(HttpClient {
+            inner,
+            settings: self.settings.clone(),
+            permits: self.permits.clone(),
+            pacing: self.pacing.clone(),
+        })
+    }
+
     /// Sets a host's rate (requests per second): amoCRM 7, Bitrix24 2…
     pub fn limit_host(&self, host: &str, per_second: f64) {
         let spacing = Duration::from_secs_f64(1.0 / per_second.max(0.001));
@@ -271,6 +290,36 @@ impl HttpClient {
         })
         .retry(backoff)
         .when(|e: &HttpError| matches!(e, HttpError::Body { .. }))
+        .await
+    }
+
+    /// `send`, then the body checked by `parse`. A body that does not parse
+    /// (XML or iCalendar cut off mid-way) is fetched again like a network
+    /// error, up to the configured attempts; `json` is this with serde.
+    pub async fn parsed<T, F, P>(&self, build: F, parse: P) -> Result<(T, HttpResponse), HttpError>
+    where
+        F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        P: Fn(&HttpResponse) -> Result<T, String>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_backoff)
+            .with_max_delay(self.settings.max_backoff)
+            .with_max_times(self.settings.max_attempts.saturating_sub(1))
+            .with_jitter();
+        (|| async {
+            let response = self.send(&build).await?;
+            match parse(&response) {
+                Ok(value) => Ok((value, response)),
+                Err(message) => Err(HttpError::Body {
+                    method: Method::GET,
+                    url: String::from("(response)"),
+                    message,
+                }),
+            }
+        })
+        .retry(backoff)
+        .when(|e: &HttpError| matches!(e, HttpError::Body { .. }))
+        .notify(|error, wait| tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "unreadable response; fetching again"))
         .await
     }
 

@@ -4,9 +4,11 @@
 //! read instead of failing whole; a source that fails whole returns an error
 //! that the sync records without stopping the others.
 
+pub mod caldav;
 pub mod crm;
 pub mod http;
 pub mod ics;
+pub mod ics_url;
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -28,6 +30,9 @@ pub struct SyncContext {
     pub max_instances: usize,
     /// For mapping CRM users to managers.
     pub managers: Vec<ManagerConfig>,
+    /// Timeouts, retries and pacing of network sources (tests shorten the
+    /// backoff here).
+    pub http: http::HttpSettings,
 }
 
 impl SyncContext {
@@ -39,6 +44,7 @@ impl SyncContext {
             window_end: now + Duration::days(config.sync.days_ahead),
             max_instances: config.sync.max_instances,
             managers: config.managers.clone(),
+            http: http::HttpSettings::default(),
         }
     }
 
@@ -162,6 +168,12 @@ pub fn calendar_sources(config: &Config) -> Vec<Box<dyn CalendarSource>> {
             match (c.kind, &c.path) {
                 (CalendarKind::IcsFile, Some(path)) => {
                     Box::new(ics::IcsFileSource::new(&c.id, config.resolve(path)))
+                }
+                (CalendarKind::IcsUrl, _) => {
+                    Box::new(ics_url::IcsUrlSource::new(c, &config.base_dir))
+                }
+                (CalendarKind::Caldav, _) => {
+                    Box::new(caldav::CaldavSource::new(c, &config.base_dir))
                 }
                 _ => Box::new(Unsupported {
                     id: c.id.clone(),
