@@ -299,3 +299,104 @@ fields = {{ id = "number", client_id = "buyer.code", created_at = "date", amount
     ))
     .await;
 }
+
+/// The second sync of an incremental connector stores a Delta: a changed
+/// (cancelled) order, a new one and a deleted one end exactly where a CSV
+/// export with the same final orders ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_sync_stores_changes_and_deletions_like_a_full_export() {
+    let server = MockServer::start().await;
+    let clients = json!({"data": [
+        {"code": "c1", "title": "ООО Ромашка", "domains": ["romashka.ru"], "owner": "ivanov@acme.example", "key": true},
+        {"code": "c2", "title": "АО Вектор", "domains": ["vector.example"], "owner": "petrova@acme.example"},
+        {"code": "c3", "title": "ИП Сидоров", "emails": ["sidorov@gmail.com"], "owner": "ivanov@acme.example"}
+    ]});
+    mount(&server, "GET", "/v1/clients", clients).await;
+    mount(
+        &server,
+        "GET",
+        "/v1/orders",
+        json!({"data": [
+            {"number": "o1", "buyer": "c1", "date": "2026-09-20", "total": 100000},
+            {"number": "o2", "buyer": "c1", "date": "2026-10-15T12:00:00+03:00", "total": 50000},
+            {"number": "o3", "buyer": "c2", "date": "2026-08-01", "total": 70000}
+        ]}),
+    )
+    .await;
+    let crm = format!(
+        r#"[[crm]]
+id = "erp"
+kind = "rest"
+url = "{}"
+currency = "RUB"
+
+[crm.rest.clients]
+url = "{{base}}/v1/clients?changed_since={{since}}"
+items = "data"
+fields = {{ id = "code", name = "title", domains = "domains", emails = "emails", manager = "owner", key = "key", deleted = "gone" }}
+
+[crm.rest.orders]
+url = "{{base}}/v1/orders?changed_since={{since}}"
+items = "data"
+fields = {{ id = "number", client_id = "buyer", created_at = "date", amount = "total", status = "state", deleted = "gone" }}
+"#,
+        server.uri()
+    );
+    let connector = tokio::task::spawn_blocking(move || {
+        let connector = company(&crm);
+        meetings(&connector);
+        connector
+    })
+    .await
+    .unwrap();
+
+    // What changed since: o2 cancelled, o4 new, o3 deleted; no client changed.
+    server.reset().await;
+    mount(&server, "GET", "/v1/clients", json!({"data": []})).await;
+    mount(&server, "GET", "/v1/orders", json!({"data": [
+        {"number": "o2", "buyer": "c1", "date": "2026-10-15T12:00:00+03:00", "total": 50000, "state": "cancelled"},
+        {"number": "o4", "buyer": "c3", "date": "2026-11-20", "total": 9000},
+        {"number": "o3", "gone": true}
+    ]}))
+    .await;
+    let (got, requests) = tokio::task::spawn_blocking(move || {
+        let got = meetings(&connector);
+        let status = connector.ok(NOW, &["status", "--format", "json"]).json();
+        (got, status)
+    })
+    .await
+    .unwrap();
+    let queries: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        queries
+            .iter()
+            .all(|q| q.starts_with("changed_since=2026-11-27T")),
+        "the second sync asks only for changes: {queries:?}"
+    );
+    assert_eq!(requests["counts"]["orders"], 3, "o3 deleted: {requests}");
+
+    let want = tokio::task::spawn_blocking(|| {
+        let csv = company(
+            "[[crm]]\nid = \"main\"\nkind = \"csv\"\nclients = \"crm/clients.csv\"\norders = \"crm/orders.csv\"\n",
+        );
+        meetings(&csv);
+        csv.orders(&[
+            "o1,c1,2026-09-20,100000,RUB,paid,ivanov",
+            "o2,c1,2026-10-15T12:00:00+03:00,50000,RUB,cancelled,ivanov",
+            "o4,c3,2026-11-20,9000,RUB,paid,ivanov",
+        ]);
+        meetings(&csv)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        got, want,
+        "\n--- incremental ---\n{got}\n--- csv ---\n{want}"
+    );
+}
