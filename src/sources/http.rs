@@ -306,13 +306,17 @@ impl HttpClient {
             .with_max_delay(self.settings.max_backoff)
             .with_max_times(self.settings.max_attempts.saturating_sub(1))
             .with_jitter();
+        let (method, url) = build(&self.inner)
+            .build()
+            .map(|r| (r.method().clone(), redact_url(r.url())))
+            .unwrap_or((Method::GET, String::from("(request)")));
         (|| async {
             let response = self.send(&build).await?;
             match parse(&response) {
                 Ok(value) => Ok((value, response)),
                 Err(message) => Err(HttpError::Body {
-                    method: Method::GET,
-                    url: String::from("(response)"),
+                    method: method.clone(),
+                    url: url.clone(),
                     message,
                 }),
             }
@@ -483,6 +487,57 @@ mod tests {
         assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
         assert!(err.body().unwrap().contains("invalid_grant"));
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_redirects_a_3xx_is_returned_with_its_location() {
+        let server = MockServer::start().await;
+        Mock::given(method("PROPFIND"))
+            .and(path("/.well-known/caldav"))
+            .respond_with(ResponseTemplate::new(301).insert_header("Location", "/dav/"))
+            .mount(&server)
+            .await;
+        let client = fast().without_redirects().unwrap();
+        let url = format!("{}/.well-known/caldav", server.uri());
+        let propfind = Method::from_bytes(b"PROPFIND").unwrap();
+        let err = client
+            .send(|c| c.request(propfind.clone(), &url))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::MOVED_PERMANENTLY));
+        let HttpError::Status { headers, .. } = err else {
+            unreachable!()
+        };
+        assert_eq!(headers.get("location").unwrap(), "/dav/");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_does_not_parse_is_fetched_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<a><b>"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("<a><b/></a>"))
+            .mount(&server)
+            .await;
+        let (text, _) = fast()
+            .parsed(
+                |c| c.get(server.uri()),
+                |r| {
+                    let text = r.text();
+                    if text.ends_with("</a>") {
+                        Ok(text)
+                    } else {
+                        Err("cut off".to_string())
+                    }
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(text, "<a><b/></a>");
     }
 
     #[tokio::test]
