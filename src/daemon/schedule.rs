@@ -57,12 +57,24 @@ impl JobSchedule {
         if until <= after {
             return vec![];
         }
-        // Wall times are walked with a margin of a few hours on each side:
-        // an instant's wall time can differ from the naive bound by the
-        // zone's DST shift.
-        let margin = Duration::hours(3);
-        let start = self.local(after) - margin;
-        let stop = self.local(until) + margin;
+        // The wall times of instants in (after, until] lie between the
+        // bounds shifted by the zone's offsets near both ends (offsets
+        // sampled 3 hours in, which covers any DST shift there is).
+        let offsets: Vec<i64> = [
+            after,
+            after + Duration::hours(3),
+            until - Duration::hours(3),
+            until,
+        ]
+        .iter()
+        .map(|t| self.offset_seconds(*t))
+        .collect();
+        let (low, high) = (
+            offsets.iter().copied().min().unwrap_or(0),
+            offsets.iter().copied().max().unwrap_or(0),
+        );
+        let start = after.naive_utc() + Duration::seconds(low - 1);
+        let stop = until.naive_utc() + Duration::seconds(high);
         let mut instants = Vec::new();
         for wall in self.cron.after(&Utc.from_utc_datetime(&start)) {
             let wall = wall.naive_utc();
@@ -102,10 +114,10 @@ impl JobSchedule {
         after: DateTime<Utc>,
         done_day: Option<NaiveDate>,
     ) -> Option<DateTime<Utc>> {
-        // Growing windows keep a frequent schedule cheap and still find a
-        // yearly one.
-        for days in [1, 8, 40, 400] {
-            let until = after + Duration::days(days);
+        // Growing windows keep a frequent schedule cheap (the walk visits
+        // every slot in the window) and still find a yearly one.
+        for minutes in [2, 60, 24 * 60, 8 * 24 * 60, 40 * 24 * 60, 400 * 24 * 60] {
+            let until = after + Duration::minutes(minutes);
             if let Some(first) = self.fires_between(after, until, done_day).first() {
                 return Some(*first);
             }
@@ -152,8 +164,9 @@ impl JobSchedule {
         }
     }
 
-    fn local(&self, t: DateTime<Utc>) -> NaiveDateTime {
-        t.with_timezone(&self.tz).naive_local()
+    fn offset_seconds(&self, t: DateTime<Utc>) -> i64 {
+        let local = t.with_timezone(&self.tz).naive_local();
+        (local - t.naive_utc()).num_seconds()
     }
 
     /// The first valid instant after a wall time that does not exist.

@@ -77,13 +77,8 @@ pub fn prepare(
         .unwrap_or_else(|| day - Duration::days(1));
     let window = (schedule.start_of(previous), today);
     let matured_since = schedule
-        .fires_between(
-            window.0 - Duration::seconds(1),
-            schedule.start_of(previous + Duration::days(1)),
-            None,
-        )
-        .first()
-        .copied()
+        .next_after(window.0 - Duration::seconds(1), None)
+        .filter(|t| *t < schedule.start_of(previous + Duration::days(1)))
         .unwrap_or(window.0);
 
     let computed = crate::pipeline::compute(config, store, now)?;
