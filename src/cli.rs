@@ -696,8 +696,8 @@ fn status(
                 })
             })
             .collect();
-        let value =
-            serde_json::json!({ "sources": sources, "counts": counts, "last_closed": last_closed });
+        let value = serde_json::json!({ "sources": sources, "counts": counts, "last_closed": last_closed,
+            "jobs": store.job_runs()?, "outbox": store.outbox(20)? });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(0);
     }
@@ -744,6 +744,29 @@ fn status(
         "last closed month: {}",
         last_closed.unwrap_or_else(|| "none".into())
     )?;
+    for job in store.job_runs()? {
+        writeln!(
+            out,
+            "job {:<6} last slot {}  {}",
+            job.job,
+            job.last_slot.as_deref().unwrap_or("never"),
+            match (job.ok, &job.error) {
+                (Some(false), Some(e)) => format!("FAILED: {e}"),
+                (Some(true), _) => "ok".to_string(),
+                _ => "running or never finished".to_string(),
+            }
+        )?;
+    }
+    for email in store.outbox(20)? {
+        writeln!(
+            out,
+            "email {} {:<28} {}{}",
+            email.day,
+            email.address,
+            email.state,
+            email.error.map(|e| format!(": {e}")).unwrap_or_default()
+        )?;
+    }
     Ok(0)
 }
 
