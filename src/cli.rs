@@ -143,6 +143,30 @@ pub enum Command {
     },
     /// Validate the configuration file.
     CheckConfig,
+    /// Render the nightly emails (print them, or write .eml files), or send them now.
+    Email {
+        /// Send through the configured transport (once per day and address).
+        #[arg(long, conflicts_with_all = ["dry_run", "out"])]
+        send: bool,
+        /// Print what would be sent (the default).
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this recipient: a manager id, or `head`.
+        #[arg(long)]
+        to: Option<String>,
+        /// The local day the emails are for (YYYY-MM-DD); default: today.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Write .eml files into this folder instead of printing.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the man page (roff), for packaging.
+    #[command(hide = true)]
+    Man,
+    /// Print shell completions, for packaging.
+    #[command(hide = true)]
+    Completions { shell: clap_complete::Shell },
     /// The whole pipeline on bundled sample data, in a temporary folder.
     Demo {
         /// Keep the demo company here instead of a temporary folder.
@@ -171,6 +195,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let out = &mut std::io::stdout().lock();
     match cli.command {
         Command::Demo { out: folder } => return crate::demo::run(folder.as_deref(), out).await,
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+            return Ok(0);
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "meetledger", out);
+            return Ok(0);
+        }
         Command::CheckConfig => {
             let config = Config::load(&cli.config)?;
             writeln!(
@@ -232,6 +265,21 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Run { once: false } => crate::daemon::run(cli.config.clone(), cli.now)
             .await
             .map(|_| 0),
+        Command::Email {
+            send,
+            dry_run: _,
+            to,
+            date,
+            out: folder,
+        } => {
+            let mut store = open_store(&config)?;
+            let action = match (send, folder) {
+                (true, _) => crate::notify::EmailAction::Send,
+                (false, Some(folder)) => crate::notify::EmailAction::Write(folder),
+                (false, None) => crate::notify::EmailAction::Print,
+            };
+            crate::notify::command(&config, &mut store, now, date, to.as_deref(), action, out).await
+        }
         Command::Events {
             calendar,
             from,
@@ -340,7 +388,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let store = open_store(&config)?;
             status(out, &config, &store, format, now)
         }
-        Command::CheckConfig | Command::Demo { .. } => unreachable!("handled above"),
+        Command::CheckConfig
+        | Command::Demo { .. }
+        | Command::Man
+        | Command::Completions { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -643,8 +696,8 @@ fn status(
                 })
             })
             .collect();
-        let value =
-            serde_json::json!({ "sources": sources, "counts": counts, "last_closed": last_closed });
+        let value = serde_json::json!({ "sources": sources, "counts": counts, "last_closed": last_closed,
+            "jobs": store.job_runs()?, "outbox": store.outbox(20)? });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(0);
     }
@@ -691,6 +744,29 @@ fn status(
         "last closed month: {}",
         last_closed.unwrap_or_else(|| "none".into())
     )?;
+    for job in store.job_runs()? {
+        writeln!(
+            out,
+            "job {:<6} last slot {}  {}",
+            job.job,
+            job.last_slot.as_deref().unwrap_or("never"),
+            match (job.ok, &job.error) {
+                (Some(false), Some(e)) => format!("FAILED: {e}"),
+                (Some(true), _) => "ok".to_string(),
+                _ => "running or never finished".to_string(),
+            }
+        )?;
+    }
+    for email in store.outbox(20)? {
+        writeln!(
+            out,
+            "email {} {:<28} {}{}",
+            email.day,
+            email.address,
+            email.state,
+            email.error.map(|e| format!(": {e}")).unwrap_or_default()
+        )?;
+    }
     Ok(0)
 }
 

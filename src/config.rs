@@ -30,6 +30,8 @@ pub struct Config {
     pub overrides: Vec<OverrideConfig>,
     #[serde(default)]
     pub email: Option<EmailConfig>,
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
     /// The folder holding the config file; relative paths are resolved
     /// against it. Not part of the file.
     #[serde(skip)]
@@ -599,25 +601,42 @@ pub struct OverrideConfig {
     pub why: String,
 }
 
+/// The nightly emails (SPEC §7, §9).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
+    /// The sender address.
     pub from: String,
+    /// Addresses that receive the team email (head of sales).
     #[serde(default)]
     pub head: Vec<String>,
+    /// Cron with seconds, in the company's zone; at most one email per
+    /// recipient and local day whatever the schedule says.
     #[serde(default = "default_schedule")]
     pub schedule: String,
-    #[serde(default = "default_transport")]
-    pub transport: String,
-    pub folder: Option<PathBuf>,
+    #[serde(default)]
+    pub transport: EmailTransport,
+    /// Where `transport = "file"` writes .eml files (relative to the config).
+    #[serde(default = "default_outbox")]
+    pub folder: PathBuf,
     pub smtp: Option<SmtpConfig>,
 }
 
 fn default_schedule() -> String {
     "0 0 7 * * Mon-Fri".into()
 }
-fn default_transport() -> String {
-    "file".into()
+fn default_outbox() -> PathBuf {
+    "outbox".into()
+}
+
+/// How emails leave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    Smtp,
+    /// .eml files in `folder` (demo, tests, or a mail pickup directory).
+    #[default]
+    File,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -626,8 +645,8 @@ pub struct SmtpConfig {
     pub host: String,
     #[serde(default = "default_smtp_port")]
     pub port: u16,
-    #[serde(default = "default_tls")]
-    pub tls: String,
+    #[serde(default)]
+    pub tls: SmtpTls,
     pub username: Option<String>,
     pub password: Option<SecretRef>,
 }
@@ -635,8 +654,33 @@ pub struct SmtpConfig {
 fn default_smtp_port() -> u16 {
     587
 }
-fn default_tls() -> String {
-    "starttls".into()
+
+/// Transport security of the SMTP connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    #[default]
+    Starttls,
+    /// Implicit TLS (port 465).
+    Tls,
+    /// Plain text: only to a relay on 127.0.0.1.
+    None,
+}
+
+/// When the daemon's jobs run (cron with seconds, company time zone).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Sync every source, then score (default: every 15 minutes).
+    pub sync: String,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            sync: "0 */15 * * * *".into(),
+        }
+    }
 }
 
 /// A configuration error a user can act on: it names the file, the line and
@@ -936,7 +980,56 @@ impl Config {
                 ));
             }
         }
+        self.validate_email_and_schedule(&mut problems);
         problems
+    }
+
+    /// The daemon's schedules and the email settings (issue 6).
+    fn validate_email_and_schedule(&self, problems: &mut Vec<(String, String)>) {
+        if let Err(e) = crate::daemon::schedule::parse(&self.schedule.sync) {
+            problems.push(("schedule.sync".into(), e.to_string()));
+        }
+        let Some(email) = &self.email else { return };
+        if let Err(e) = crate::daemon::schedule::parse(&email.schedule) {
+            problems.push(("email.schedule".into(), e.to_string()));
+        }
+        for (key, address) in std::iter::once(("email.from", &email.from))
+            .chain(email.head.iter().map(|h| ("email.head", h)))
+        {
+            if address.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push((key.into(), format!("`{address}` is not an email address")));
+            }
+        }
+        for (i, m) in self.managers.iter().enumerate() {
+            if m.email.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push((
+                    format!("manager[{i}].email"),
+                    format!("`{}` cannot receive email", m.email),
+                ));
+            }
+        }
+        match (&email.transport, &email.smtp) {
+            (EmailTransport::Smtp, None) => problems.push((
+                "email.smtp".into(),
+                "required for transport = \"smtp\" (host, port, tls, username, password)".into(),
+            )),
+            (EmailTransport::Smtp, Some(smtp)) => {
+                let local = matches!(smtp.host.as_str(), "127.0.0.1" | "::1" | "localhost");
+                if smtp.tls == SmtpTls::None && !local {
+                    problems.push((
+                        "email.smtp.tls".into(),
+                        "`none` sends passwords and mail in clear text; only allowed for a relay on 127.0.0.1".into(),
+                    ));
+                }
+                if smtp.username.is_some() != smtp.password.is_some() {
+                    problems.push((
+                        "email.smtp.password".into(),
+                        "give both `username` and `password`, or neither".into(),
+                    ));
+                }
+            }
+            (EmailTransport::File, _) => {}
+        }
     }
 }
 

@@ -66,12 +66,58 @@ pub async fn run(folder: Option<&Path>, out: &mut impl Write) -> Result<i32> {
     let report = pipeline::report(&config, &store, period, now)?;
     write!(out, "{}", render_table(&report))?;
     writeln!(out)?;
+    write_emails(&config, &store, now, &folder, out)?;
+    writeln!(out)?;
     writeln!(out, "Try: meetledger --config <folder>/meetledger.toml --now {DEMO_NOW} meetings --period {period}")?;
     writeln!(
         out,
         "     (run `meetledger demo --out <folder>` to keep the demo company)"
     )?;
     Ok(0)
+}
+
+/// The nightly emails of the demo's "now", as .eml files in `outbox/`
+/// (paths printed relative to the demo folder, so the output is the same
+/// wherever it runs). The bundled config has no `[email]` table; the demo
+/// uses one with the company's domain.
+fn write_emails(
+    config: &Config,
+    store: &crate::ledger::Store,
+    now: DateTime<Utc>,
+    folder: &Path,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut config = config.clone();
+    let domain = config
+        .company
+        .domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "example.com".into());
+    let email = config
+        .email
+        .get_or_insert_with(|| crate::config::EmailConfig {
+            from: format!("meetledger@{domain}"),
+            head: vec![format!("head@{domain}")],
+            schedule: "0 0 7 * * Mon-Fri".into(),
+            transport: crate::config::EmailTransport::File,
+            folder: "outbox".into(),
+            smtp: None,
+        });
+    let from = email.from.clone();
+    let outbox_folder = email.folder.clone();
+    let outbox = config.resolve(&outbox_folder);
+    let day = now.with_timezone(&config.tz()).date_naive();
+    let envelopes = crate::notify::prepare(&config, store, now, day, None)?;
+    writeln!(out, "  emails ({}):", envelopes.len())?;
+    for e in &envelopes {
+        let message = e.message(&from, now)?;
+        let path =
+            crate::notify::deliver::write_eml(&outbox, &e.file_name(), &message.formatted())?;
+        let shown = path.strip_prefix(folder).unwrap_or(&path);
+        writeln!(out, "    {}", shown.display())?;
+    }
+    Ok(())
 }
 
 fn write_tree(dir: &Dir, target: &Path) -> Result<()> {

@@ -17,7 +17,10 @@
 //! - [`ledger`]: the SQLite store: synced data, meetings, append-only entries,
 //!   closed months.
 //! - [`pipeline`]: the stages wired together (sync, score) over the store.
-//! - [`daemon`]: `meetledger run`, the service loop and its signals.
+//! - [`daemon`]: `meetledger run`: cron jobs in the company's zone (DST-safe,
+//!   missed runs caught up), signals, sd_notify and the watchdog.
+//! - [`notify`]: the nightly emails: digests, minijinja templates
+//!   (`templates/`), SMTP / file delivery and the once-a-day outbox.
 //! - [`demo`]: the bundled sample company and `meetledger demo`.
 //! - [`error`]: the usage error mapped to exit code 2.
 //! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
@@ -31,6 +34,7 @@ pub mod demo;
 pub mod error;
 pub mod ledger;
 pub mod model;
+pub mod notify;
 pub mod pipeline;
 pub mod report;
 pub mod score;

@@ -26,6 +26,7 @@ use period::Period;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_occurrence_items.sql"),
+    include_str!("../../migrations/0003_emails.sql"),
 ];
 
 /// Sync health of one source, as `status` shows it.
@@ -762,5 +763,184 @@ impl Store {
         write_success(&tx, state, now)?;
         tx.commit()?;
         Ok(counts)
+    }
+}
+
+// ----- the daemon's jobs and the email outbox (issue 6) -------------------
+
+/// When a scheduled job last ran, as `status` shows it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct JobRun {
+    pub job: String,
+    /// The schedule time the last finished run was for.
+    pub last_slot: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub ok: Option<bool>,
+    pub error: Option<String>,
+}
+
+/// One outbox row: an email for one address on one local day.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutboxRow {
+    pub day: String,
+    pub address: String,
+    pub recipient: String,
+    pub subject: String,
+    pub message_id: String,
+    pub state: String,
+    pub attempts: i64,
+    pub claimed_at: String,
+    pub sent_at: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The answer of [`Store::claim_email`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailClaim {
+    /// Ours to send now: the row says `sending`.
+    Claimed,
+    /// Sent already today.
+    AlreadySent,
+    /// A send was started and never confirmed (a crash, or another instance
+    /// sending right now): not retried, so never doubled.
+    InDoubt,
+}
+
+impl Store {
+    pub fn job_runs(&self) -> Result<Vec<JobRun>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT job, last_slot, started_at, finished_at, ok, error FROM job_runs ORDER BY job",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(JobRun {
+                job: r.get(0)?,
+                last_slot: r.get(1)?,
+                started_at: r.get(2)?,
+                finished_at: r.get(3)?,
+                ok: r.get(4)?,
+                error: r.get(5)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+
+    /// The schedule time of the last finished run of `job`.
+    pub fn job_last_slot(&self, job: &str) -> Result<Option<DateTime<Utc>>> {
+        let slot: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT last_slot FROM job_runs WHERE job = ?1",
+                [job],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(slot.flatten().map(|s| parse_utc(&s)))
+    }
+
+    pub fn record_job_start(&mut self, job: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO job_runs (job, started_at) VALUES (?1, ?2)
+             ON CONFLICT (job) DO UPDATE SET started_at = ?2",
+            params![job, format_utc(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Records a finished run (a failed one too: it is retried at the next
+    /// slot, not immediately, so a broken source cannot spin).
+    pub fn record_job_finish(
+        &mut self,
+        job: &str,
+        slot: DateTime<Utc>,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO job_runs (job, last_slot, finished_at, ok, error) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (job) DO UPDATE SET last_slot = ?2, finished_at = ?3, ok = ?4, error = ?5",
+            params![job, format_utc(slot), format_utc(now), error.is_none(), error],
+        )?;
+        Ok(())
+    }
+
+    /// Claims the email of `day` for `address` in its own committed
+    /// transaction, before anything is sent (see migrations/0003_emails.sql).
+    pub fn claim_email(&mut self, row: &OutboxRow, now: DateTime<Utc>) -> Result<EmailClaim> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let state: Option<String> = tx
+            .query_row(
+                "SELECT state FROM sent_emails WHERE day = ?1 AND address = ?2",
+                params![row.day, row.address],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let claim = match state.as_deref() {
+            Some("sent") => EmailClaim::AlreadySent,
+            Some("sending") => EmailClaim::InDoubt,
+            Some(_) => {
+                tx.execute(
+                    "UPDATE sent_emails SET state = 'sending', attempts = attempts + 1, claimed_at = ?3,
+                        subject = ?4, message_id = ?5, error = NULL
+                     WHERE day = ?1 AND address = ?2",
+                    params![row.day, row.address, format_utc(now), row.subject, row.message_id],
+                )?;
+                EmailClaim::Claimed
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO sent_emails (day, address, recipient, subject, message_id, state, attempts, claimed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'sending', 1, ?6)",
+                    params![row.day, row.address, row.recipient, row.subject, row.message_id, format_utc(now)],
+                )?;
+                EmailClaim::Claimed
+            }
+        };
+        tx.commit()?;
+        Ok(claim)
+    }
+
+    /// The transport accepted the message.
+    pub fn email_sent(&mut self, day: &str, address: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sent_emails SET state = 'sent', sent_at = ?3, error = NULL WHERE day = ?1 AND address = ?2",
+            params![day, address, format_utc(now)],
+        )?;
+        Ok(())
+    }
+
+    /// The transport refused the message: it was not delivered, so a later
+    /// run may try again.
+    pub fn email_failed(&mut self, day: &str, address: &str, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sent_emails SET state = 'failed', error = ?3 WHERE day = ?1 AND address = ?2",
+            params![day, address, error],
+        )?;
+        Ok(())
+    }
+
+    /// Outbox rows, newest day first, at most `limit`.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT day, address, recipient, subject, message_id, state, attempts, claimed_at, sent_at, error
+             FROM sent_emails ORDER BY day DESC, address LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(OutboxRow {
+                day: r.get(0)?,
+                address: r.get(1)?,
+                recipient: r.get(2)?,
+                subject: r.get(3)?,
+                message_id: r.get(4)?,
+                state: r.get(5)?,
+                attempts: r.get(6)?,
+                claimed_at: r.get(7)?,
+                sent_at: r.get(8)?,
+                error: r.get(9)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 }

@@ -185,3 +185,136 @@ pub fn attendee(email: &str, partstat: &str) -> String {
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+// ----- daemon and email tests (issue 6) -----------------------------------
+
+/// The test virtual environment's python (scripts/test-env), from
+/// `$MEETLEDGER_VENV` or `<repo>/.venv`.
+pub fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("MEETLEDGER_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test-env (or scripts/test) first",
+        python.display()
+    );
+    python
+}
+
+/// aiosmtpd on a free 127.0.0.1 port, writing each message it receives to
+/// `folder` (tests/support/smtp_sink.py). Stopped on drop.
+pub struct SmtpSink {
+    pub port: u16,
+    pub folder: PathBuf,
+    child: std::process::Child,
+}
+
+impl SmtpSink {
+    pub fn start(folder: &Path) -> SmtpSink {
+        use std::io::BufRead;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new(venv_python())
+            .arg(script)
+            .arg(folder)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("SMTP sink did not start: {line:?}"));
+        SmtpSink {
+            port,
+            folder: folder.to_path_buf(),
+            child,
+        }
+    }
+
+    /// The messages received so far, in arrival order.
+    pub fn messages(&self) -> Vec<String> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&self.folder)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        names.sort();
+        names
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `NOTIFY_SOCKET` for a daemon under test: a unix datagram socket in a
+/// temporary folder; a thread reads it all the time (as systemd does: a
+/// datagram queue holds only a few messages) and keeps every message.
+pub struct NotifySocket {
+    pub path: PathBuf,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl NotifySocket {
+    pub fn new() -> NotifySocket {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = messages.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = socket.recv(&mut buf) {
+                sink.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        });
+        NotifySocket {
+            path,
+            messages,
+            _dir: dir,
+        }
+    }
+
+    /// Every message received so far.
+    pub fn received(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Waits until a message containing `needle` has arrived.
+    pub fn wait_for(&self, needle: &str, timeout: std::time::Duration) -> bool {
+        eventually(timeout, || {
+            self.messages
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|m| m.contains(needle))
+        })
+    }
+}
+
+/// Polls `check` every 100 ms until it is true or `timeout` passes.
+pub fn eventually(timeout: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    check()
+}
