@@ -5,8 +5,10 @@
 //! that the sync records without stopping the others.
 
 pub mod crm;
+pub mod google;
 pub mod http;
 pub mod ics;
+pub mod microsoft;
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -28,6 +30,8 @@ pub struct SyncContext {
     pub max_instances: usize,
     /// For mapping CRM users to managers.
     pub managers: Vec<ManagerConfig>,
+    /// Timeouts and retries of network sources (tests make them fast).
+    pub http: http::HttpSettings,
 }
 
 impl SyncContext {
@@ -39,6 +43,7 @@ impl SyncContext {
             window_end: now + Duration::days(config.sync.days_ahead),
             max_instances: config.sync.max_instances,
             managers: config.managers.clone(),
+            http: http::HttpSettings::default(),
         }
     }
 
@@ -152,6 +157,10 @@ pub fn calendar_sources(config: &Config) -> Vec<Box<dyn CalendarSource>> {
             match (c.kind, &c.path) {
                 (CalendarKind::IcsFile, Some(path)) => {
                     Box::new(ics::IcsFileSource::new(&c.id, config.resolve(path)))
+                }
+                (CalendarKind::Google, _) => Box::new(google::GoogleSource::new(config, c)),
+                (CalendarKind::Microsoft, _) => {
+                    Box::new(microsoft::MicrosoftSource::new(config, c))
                 }
                 _ => Box::new(Unsupported {
                     id: c.id.clone(),
