@@ -165,6 +165,13 @@ impl GoogleSource {
             };
             events.extend(page.items);
             match (page.next_page_token, page.next_sync_token) {
+                (Some(next), _) if page_token.as_deref() == Some(next.as_str()) => {
+                    return Err(HttpError::Body {
+                        method: reqwest::Method::GET,
+                        url: String::from("(events.list)"),
+                        message: "the same nextPageToken twice; stopping instead of looping".into(),
+                    })
+                }
                 (Some(next), _) => page_token = Some(next),
                 (None, Some(sync)) => return Ok((events, sync)),
                 (None, None) => {

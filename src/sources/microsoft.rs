@@ -171,7 +171,15 @@ impl MicrosoftSource {
             };
             events.extend(page.value);
             match (page.next_link, page.delta_link) {
-                (Some(next), _) => url = self.follow(&next).map_err(RoundError::Other)?,
+                (Some(next), _) => {
+                    let next = self.follow(&next).map_err(RoundError::Other)?;
+                    if next == url {
+                        return Err(RoundError::Other(anyhow::anyhow!(
+                            "Graph sent the same nextLink twice; stopping instead of looping"
+                        )));
+                    }
+                    url = next;
+                }
                 (None, Some(delta)) => {
                     self.follow(&delta).map_err(RoundError::Other)?;
                     return Ok((events, delta));
