@@ -141,6 +141,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Connect a `google` / `microsoft` calendar with per-user OAuth
+    /// (Google: opens a consent URL with a loopback redirect; Microsoft:
+    /// a device code); the tokens are stored in the ledger database.
+    Auth {
+        provider: crate::auth::Provider,
+        #[arg(long)]
+        calendar: String,
+    },
     /// Validate the configuration file.
     CheckConfig,
     /// Render the nightly emails (print them, or write .eml files), or send them now.
@@ -387,6 +395,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
             expect_format(format, &[Format::Table, Format::Json])?;
             let store = open_store(&config)?;
             status(out, &config, &store, format, now)
+        }
+        Command::Auth { provider, calendar } => {
+            crate::auth::run_auth(&config, provider, &calendar, out, now).await?;
+            Ok(0)
         }
         Command::CheckConfig
         | Command::Demo { .. }
@@ -673,6 +685,7 @@ fn status(
         .collect();
     let counts = store.counts()?;
     let last_closed = store.last_closed()?.map(|p| p.to_string());
+    let reauth = store.needing_reauth()?;
     if format == Format::Json {
         let sources: Vec<serde_json::Value> = configured
             .iter()
@@ -693,6 +706,7 @@ fn status(
                         .map(|t| (now - t.with_timezone(&Utc)).num_seconds()),
                     "skipped": state.skipped,
                     "warnings": state.warnings,
+                    "needs_reauth": reauth.iter().find(|(s, _, _)| s == id).map(|(_, _, why)| why),
                 })
             })
             .collect();
@@ -728,6 +742,12 @@ fn status(
             state.map_or(0, |s| s.skipped),
             state.and_then(|s| s.last_error.clone()).unwrap_or_default(),
         )?;
+        if let Some((_, provider, why)) = reauth.iter().find(|(s, _, _)| s == id) {
+            writeln!(
+                out,
+                "    needs re-authorization: run meetledger auth {provider} --calendar {id} ({why})"
+            )?;
+        }
         for w in state
             .map(|s| s.warnings.as_slice())
             .unwrap_or(&[])

@@ -32,6 +32,12 @@ pub struct Config {
     pub email: Option<EmailConfig>,
     #[serde(default)]
     pub schedule: ScheduleConfig,
+    /// Org-wide Google settings (OAuth client, service account).
+    #[serde(default)]
+    pub google: Option<GoogleConfig>,
+    /// Org-wide Microsoft 365 settings (tenant, app registration).
+    #[serde(default)]
+    pub microsoft: Option<MicrosoftConfig>,
     /// The folder holding the config file; relative paths are resolved
     /// against it. Not part of the file.
     #[serde(skip)]
@@ -387,6 +393,69 @@ pub struct CalendarConfig {
     /// several is an error that lists them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar_name: Option<String>,
+    // ----- `google` and `microsoft` (src/sources/{google,microsoft}.rs) -----
+    /// `user`: the manager's own consent, given once with `meetledger auth`;
+    /// `org`: the organization's service account (Google, domain-wide
+    /// delegation) or app registration (Microsoft, application permission).
+    #[serde(default)]
+    pub auth: Option<CloudAuth>,
+    /// Google: the calendar id (default `primary`). Microsoft: a calendar id
+    /// (default: the mailbox's default calendar).
+    pub calendar_id: Option<String>,
+    /// `org` auth: the mailbox read on the manager's behalf; default: the
+    /// manager's email.
+    pub email: Option<String>,
+    /// `user` auth: this calendar's OAuth client id; default: the one in
+    /// `[google]` / `[microsoft]`.
+    pub client_id: Option<String>,
+    /// `user` auth, Google: the OAuth client's secret; default: `[google]`.
+    pub client_secret: Option<SecretRef>,
+    /// `user` auth, Microsoft: the tenant (id or domain); default: `[microsoft]`.
+    pub tenant: Option<String>,
+}
+
+/// How a `google` / `microsoft` calendar is authorized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CloudAuth {
+    /// Per-user OAuth2: authorization code + PKCE (Google), device code
+    /// (Microsoft); tokens kept in the ledger database.
+    #[default]
+    User,
+    /// Org-wide: Google service account with domain-wide delegation, or a
+    /// Microsoft app with client credentials.
+    Org,
+}
+
+/// `[google]`: set once for every `google` calendar.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleConfig {
+    /// OAuth client (type "Desktop app") for `user` calendars.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretRef>,
+    /// The service account's JSON key (as downloaded) for `org` calendars.
+    pub service_account_key: Option<SecretRef>,
+    /// Overrides of Google's endpoints (tests, proxies).
+    pub api_url: Option<String>,
+    pub auth_url: Option<String>,
+    pub token_url: Option<String>,
+}
+
+/// `[microsoft]`: set once for every `microsoft` calendar.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MicrosoftConfig {
+    /// Directory (tenant) id or domain; `user` calendars default to
+    /// `organizations`, `org` calendars need it.
+    pub tenant: Option<String>,
+    /// Application (client) id of the app registration.
+    pub client_id: Option<String>,
+    /// Client secret for `org` calendars (application permission).
+    pub client_secret: Option<SecretRef>,
+    /// Overrides of Microsoft's endpoints (tests, national clouds).
+    pub api_url: Option<String>,
+    pub login_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -924,6 +993,7 @@ impl Config {
                 }
                 CalendarKind::Google | CalendarKind::Microsoft => {}
             }
+            self.validate_cloud_calendar(i, c, &mut problems);
             if c.kind != CalendarKind::IcsFile && c.path.is_some() {
                 problems.push((
                     format!("calendar[{i}].path"),
@@ -1078,6 +1148,131 @@ impl Config {
                 )),
                 _ => {}
             }
+        }
+    }
+}
+
+impl Config {
+    /// Checks of `google` / `microsoft` calendars and the `[google]` /
+    /// `[microsoft]` tables: every key the chosen auth needs is present.
+    fn validate_cloud_calendar(
+        &self,
+        i: usize,
+        c: &CalendarConfig,
+        problems: &mut Vec<(String, String)>,
+    ) {
+        let key = |k: &str| format!("calendar[{i}].{k}");
+        let cloud = matches!(c.kind, CalendarKind::Google | CalendarKind::Microsoft);
+        if !cloud {
+            for (name, set) in [
+                ("auth", c.auth.is_some()),
+                ("calendar_id", c.calendar_id.is_some()),
+                ("email", c.email.is_some()),
+                ("client_id", c.client_id.is_some()),
+                ("client_secret", c.client_secret.is_some()),
+                ("tenant", c.tenant.is_some()),
+            ] {
+                if set {
+                    problems.push((
+                        key(name),
+                        "only for kind = \"google\" or \"microsoft\"".into(),
+                    ));
+                }
+            }
+            return;
+        }
+        let auth = c.auth.unwrap_or_default();
+        if auth == CloudAuth::Org {
+            let has_email =
+                c.email.is_some() || c.manager.as_deref().and_then(|m| self.manager(m)).is_some();
+            if !has_email {
+                problems.push((
+                    key("email"),
+                    "org-wide auth reads a mailbox: set `email` or `manager`".into(),
+                ));
+            }
+        } else if c.email.is_some() {
+            problems.push((
+                key("email"),
+                "only with auth = \"org\" (a user token reads its own calendar)".into(),
+            ));
+        }
+        if c.kind == CalendarKind::Google {
+            let g = self.google.clone().unwrap_or_default();
+            if c.tenant.is_some() {
+                problems.push((key("tenant"), "only for kind = \"microsoft\"".into()));
+            }
+            match auth {
+                CloudAuth::User => {
+                    if c.client_id.is_none() && g.client_id.is_none() {
+                        problems.push((
+                            key("client_id"),
+                            "auth = \"user\" needs an OAuth client: set it here or in [google]"
+                                .into(),
+                        ));
+                    }
+                    if c.client_secret.is_none() && g.client_secret.is_none() {
+                        problems.push((
+                            key("client_secret"),
+                            "auth = \"user\" needs the OAuth client's secret: set it here or in [google]".into(),
+                        ));
+                    }
+                }
+                CloudAuth::Org => {
+                    if g.service_account_key.is_none() {
+                        problems.push((
+                            "google.service_account_key".into(),
+                            format!("calendar `{}` uses auth = \"org\": the service account's JSON key is required", c.id),
+                        ));
+                    }
+                }
+            }
+            for (name, url) in [
+                ("api_url", &g.api_url),
+                ("auth_url", &g.auth_url),
+                ("token_url", &g.token_url),
+            ] {
+                check_url(&format!("google.{name}"), url, problems);
+            }
+        } else {
+            let m = self.microsoft.clone().unwrap_or_default();
+            if c.client_secret.is_some() {
+                problems.push((
+                    key("client_secret"),
+                    "Microsoft user auth (device code) has no secret; an app secret goes in [microsoft]".into(),
+                ));
+            }
+            if c.client_id.is_none() && m.client_id.is_none() {
+                problems.push((
+                    key("client_id"),
+                    "needs the app registration's client id: set it here or in [microsoft]".into(),
+                ));
+            }
+            if auth == CloudAuth::Org {
+                if m.tenant.is_none() {
+                    problems.push((
+                        "microsoft.tenant".into(),
+                        format!("calendar `{}` uses auth = \"org\": the tenant id or domain is required", c.id),
+                    ));
+                }
+                if m.client_secret.is_none() {
+                    problems.push((
+                        "microsoft.client_secret".into(),
+                        format!("calendar `{}` uses auth = \"org\": the app's client secret is required", c.id),
+                    ));
+                }
+            }
+            for (name, url) in [("api_url", &m.api_url), ("login_url", &m.login_url)] {
+                check_url(&format!("microsoft.{name}"), url, problems);
+            }
+        }
+    }
+}
+
+fn check_url(key: &str, url: &Option<String>, problems: &mut Vec<(String, String)>) {
+    if let Some(url) = url {
+        if reqwest::Url::parse(url).is_err() {
+            problems.push((key.to_string(), format!("`{url}` is not a URL")));
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`calendar`]: iCalendar text → occurrences (recurrence, time zones).
 //! - [`sources`]: where data comes from: calendar and CRM sources behind small
 //!   traits (ICS files, CSV/JSONL files; network sources later).
+//! - [`auth`]: OAuth2 for Google and Microsoft calendars: `meetledger auth`
+//!   flows, org-wide grants, token refresh and re-authorization flags.
 //! - [`secrets`]: secrets by reference (file, env, systemd credential), redacted.
 //! - [`classify`]: pure: occurrences + clients → meetings or exclusions.
 //! - [`score`]: pure: meeting + orders + now → outcome and score.
@@ -25,6 +27,7 @@
 //! - [`error`]: the usage error mapped to exit code 2.
 //! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
 
+pub mod auth;
 pub mod calendar;
 pub mod classify;
 pub mod cli;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_occurrence_items.sql"),
     include_str!("../../migrations/0003_emails.sql"),
+    include_str!("../../migrations/0004_tokens.sql"),
 ];
 
 /// Sync health of one source, as `status` shows it.
@@ -941,6 +942,99 @@ impl Store {
                 error: r.get(9)?,
             })
         })?;
+        rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+}
+
+/// OAuth2 tokens of per-user cloud calendars (see `crate::auth`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredToken {
+    /// `google` or `microsoft`.
+    pub provider: String,
+    pub access_token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    /// Why the provider refused the refresh token, when it did.
+    pub needs_reauth: Option<String>,
+}
+
+impl Store {
+    /// The stored token of one calendar.
+    pub fn oauth_token(&self, source: &str) -> Result<Option<StoredToken>> {
+        self.conn
+            .query_row(
+                "SELECT provider, access_token, expires_at, refresh_token, scope, needs_reauth
+                 FROM oauth_tokens WHERE source = ?1",
+                [source],
+                |r| {
+                    Ok(StoredToken {
+                        provider: r.get(0)?,
+                        access_token: r.get(1)?,
+                        expires_at: r.get::<_, Option<String>>(2)?.map(|t| parse_utc(&t)),
+                        refresh_token: r.get(3)?,
+                        scope: r.get(4)?,
+                        needs_reauth: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(Into::into)
+    }
+
+    /// Stores a calendar's tokens (after `auth` or a refresh) and clears any
+    /// re-authorization flag. A refresh that returned no new refresh token
+    /// keeps the stored one.
+    pub fn save_oauth_token(
+        &mut self,
+        source: &str,
+        token: &StoredToken,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO oauth_tokens (source, provider, access_token, expires_at, refresh_token, scope, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (source) DO UPDATE SET provider = ?2, access_token = ?3, expires_at = ?4,
+                 refresh_token = coalesce(?5, refresh_token), scope = coalesce(?6, scope),
+                 updated_at = ?7, needs_reauth = NULL, needs_reauth_at = NULL",
+            params![
+                source,
+                token.provider,
+                token.access_token,
+                token.expires_at.map(format_utc),
+                token.refresh_token,
+                token.scope,
+                format_utc(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Flags a calendar whose refresh token the provider refused.
+    pub fn mark_needs_reauth(
+        &mut self,
+        source: &str,
+        provider: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO oauth_tokens (source, provider, updated_at, needs_reauth, needs_reauth_at)
+             VALUES (?1, ?2, ?3, ?4, ?3)
+             ON CONFLICT (source) DO UPDATE SET access_token = NULL, expires_at = NULL,
+                 needs_reauth = ?4, needs_reauth_at = ?3",
+            params![source, provider, format_utc(now), reason],
+        )?;
+        Ok(())
+    }
+
+    /// Calendars waiting for `meetledger auth`, with the provider and reason.
+    pub fn needing_reauth(&self) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, provider, needs_reauth FROM oauth_tokens
+             WHERE needs_reauth IS NOT NULL ORDER BY source",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
 }

@@ -6,9 +6,11 @@
 
 pub mod caldav;
 pub mod crm;
+pub mod google;
 pub mod http;
 pub mod ics;
 pub mod ics_url;
+pub mod microsoft;
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -174,6 +176,10 @@ pub fn calendar_sources(config: &Config) -> Vec<Box<dyn CalendarSource>> {
                 }
                 (CalendarKind::Caldav, _) => {
                     Box::new(caldav::CaldavSource::new(c, &config.base_dir))
+                }
+                (CalendarKind::Google, _) => Box::new(google::GoogleSource::new(config, c)),
+                (CalendarKind::Microsoft, _) => {
+                    Box::new(microsoft::MicrosoftSource::new(config, c))
                 }
                 _ => Box::new(Unsupported {
                     id: c.id.clone(),
