@@ -442,6 +442,12 @@ kind = "google"
 id = "team-google"
 kind = "google"
 calendar_id = "team@acme.example"
+
+[email]
+from = "meetledger@acme.example"
+head = ["head@acme.example"]
+transport = "file"
+folder = "outbox"
 "#,
     );
     company.authorize("ivanov-google", "google", "access-1", 0);
@@ -464,6 +470,11 @@ calendar_id = "team@acme.example"
         "{error}"
     );
     assert_eq!(store.needing_reauth().unwrap().len(), 1);
+    let state = store.source("ivanov-google").unwrap().unwrap();
+    assert!(
+        state.needs_reauth.is_some(),
+        "status and emails read the flag from the source"
+    );
 
     // The flag holds: no more token requests until `meetledger auth`.
     let before = server.received_requests().await.unwrap().len();
@@ -492,6 +503,22 @@ calendar_id = "team@acme.example"
             "needs re-authorization: run meetledger auth google --calendar ivanov-google"
         ),
         "{text}"
+    );
+
+    // The head of sales is told too (the alert section of the team email).
+    let email = std::process::Command::new(env!("CARGO_BIN_EXE_meetledger"))
+        .args(["--config"])
+        .arg(company.config_path())
+        .args(["--now", "2022-10-20T12:00:00Z", "email", "--to", "head"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&email.stdout);
+    assert!(
+        email.status.success()
+            && text.contains("ivanov-google")
+            && text.contains("Token has been expired or revoked"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&email.stderr)
     );
 }
 

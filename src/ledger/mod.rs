@@ -44,6 +44,9 @@ pub struct SourceState {
     pub skipped: i64,
     /// The warnings of the last successful sync (file, line, message).
     pub warnings: Vec<String>,
+    /// Why the provider refused this source's OAuth token: the source waits
+    /// for `meetledger auth` (not stored in `sources`; joined from tokens).
+    pub needs_reauth: Option<String>,
 }
 
 /// What a sync of one source changed.
@@ -100,21 +103,13 @@ impl Store {
 
     pub fn source(&self, id: &str) -> Result<Option<SourceState>> {
         self.conn
-            .query_row(
-                "SELECT id, kind, cursor, cursor_at, last_success, last_error, last_error_at, skipped, warnings
-                 FROM sources WHERE id = ?1",
-                [id],
-                source_from_row,
-            )
+            .query_row(SOURCE_SELECT_ONE, [id], source_from_row)
             .optional()
             .map_err(Into::into)
     }
 
     pub fn sources(&self) -> Result<Vec<SourceState>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, cursor, cursor_at, last_success, last_error, last_error_at, skipped, warnings
-             FROM sources ORDER BY id",
-        )?;
+        let mut stmt = self.conn.prepare(SOURCE_SELECT_ALL)?;
         let rows = stmt.query_map([], source_from_row)?;
         rows.collect::<Result<_, _>>().map_err(Into::into)
     }
@@ -610,6 +605,16 @@ fn parse_utc(text: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// Source health joined with the re-authorization flag of its token, if any.
+const SOURCE_SELECT_ONE: &str =
+    "SELECT s.id, s.kind, s.cursor, s.cursor_at, s.last_success, s.last_error,
+        s.last_error_at, s.skipped, s.warnings, t.needs_reauth
+     FROM sources s LEFT JOIN oauth_tokens t ON t.source = s.id WHERE s.id = ?1";
+const SOURCE_SELECT_ALL: &str =
+    "SELECT s.id, s.kind, s.cursor, s.cursor_at, s.last_success, s.last_error,
+        s.last_error_at, s.skipped, s.warnings, t.needs_reauth
+     FROM sources s LEFT JOIN oauth_tokens t ON t.source = s.id ORDER BY s.id";
+
 fn source_from_row(r: &rusqlite::Row) -> rusqlite::Result<SourceState> {
     let warnings: String = r.get(8)?;
     Ok(SourceState {
@@ -622,6 +627,7 @@ fn source_from_row(r: &rusqlite::Row) -> rusqlite::Result<SourceState> {
         last_error_at: r.get(6)?,
         skipped: r.get(7)?,
         warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+        needs_reauth: r.get(9)?,
     })
 }
 

@@ -467,22 +467,19 @@ pub fn head_digest(input: &DigestInput) -> HeadDigest {
             .map(|t| t.with_timezone(&Utc))
     };
     for source in input.sources {
-        let Some(error) = &source.last_error else {
-            continue;
-        };
-        let lower = error.to_lowercase();
-        // Until connectors set a flag of their own, a token refused by the
-        // provider shows in the error text (OAuth2 `invalid_grant`, or our
-        // own "re-authorize" advice).
-        if lower.contains("invalid_grant") || lower.contains("re-authoriz") {
+        // A token the provider refused: the source waits for `meetledger auth`.
+        if let Some(reason) = &source.needs_reauth {
             alerts.push(Alert {
                 kind: "reauth".into(),
                 subject: source.id.clone(),
                 since: parse(&source.last_error_at).map(|t| style.local_date(t)),
-                detail: Some(error.clone()),
+                detail: Some(reason.clone()),
             });
             continue;
         }
+        let Some(error) = &source.last_error else {
+            continue;
+        };
         let last_success = parse(&source.last_success);
         let failing_long =
             last_success.is_none_or(|t| input.now - t > Duration::hours(SOURCE_FAILING_HOURS));
