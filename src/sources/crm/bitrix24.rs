@@ -207,10 +207,9 @@ impl CrmSource for Bitrix24 {
         if !webhook.ends_with('/') {
             webhook.push('/');
         }
-        let url = reqwest::Url::parse(&webhook)
+        reqwest::Url::parse(&webhook)
             .map_err(|_| anyhow!("the Bitrix24 webhook secret is not a URL such as https://acme.bitrix24.ru/rest/1/abc123/"))?;
-        conn.http
-            .limit_host(url.host_str().unwrap_or_default(), RATE);
+        conn.pace(&webhook, RATE);
         let api = Api { conn, webhook };
         let plan = conn.plan(cursor, ctx.now);
         let mut batch = Batch::default();

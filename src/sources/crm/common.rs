@@ -115,6 +115,15 @@ impl Connector {
             .to_string()
     }
 
+    /// Paces requests to the host of `url` at the provider's documented
+    /// rate (requests per second). An unparsable URL is left to fail on use.
+    pub fn pace(&self, url: &str, per_second: f64) {
+        if let Ok(url) = reqwest::Url::parse(url) {
+            self.http
+                .limit_host(url.host_str().unwrap_or_default(), per_second);
+        }
+    }
+
     /// Our id for a provider id.
     pub fn id_of(&self, raw: &str) -> String {
         format!("{}{}", self.prefix, raw.trim())

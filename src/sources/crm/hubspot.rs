@@ -275,10 +275,7 @@ impl CrmSource for HubSpot {
     async fn fetch(&mut self, cursor: Option<&str>, ctx: &SyncContext) -> Result<CrmFetch> {
         let conn = &self.conn;
         let base = conn.base("https://api.hubapi.com");
-        if let Ok(url) = reqwest::Url::parse(&base) {
-            conn.http
-                .limit_host(url.host_str().unwrap_or_default(), RATE);
-        }
+        conn.pace(&base, RATE);
         let api = Api {
             conn,
             base,

@@ -180,10 +180,7 @@ impl CrmSource for RetailCrm {
     async fn fetch(&mut self, cursor: Option<&str>, ctx: &SyncContext) -> Result<CrmFetch> {
         let conn = &self.conn;
         let base = conn.base("");
-        if let Ok(url) = reqwest::Url::parse(&base) {
-            conn.http
-                .limit_host(url.host_str().unwrap_or_default(), RATE);
-        }
+        conn.pace(&base, RATE);
         let api = Api {
             conn,
             base,
