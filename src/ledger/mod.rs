@@ -204,11 +204,12 @@ impl Store {
         {
             let mut drop_item =
                 tx.prepare("DELETE FROM occurrences WHERE calendar = ?1 AND item = ?2")?;
-            for key in deleted.iter().chain(changed.iter().map(|i| &i.key)) {
+            for key in deleted {
                 counts.deleted += drop_item.execute(params![state.id, key])?;
             }
             let mut upsert = tx.prepare(UPSERT_OCCURRENCE)?;
             for item in changed {
+                let before = drop_item.execute(params![state.id, item.key])?;
                 for occ in &item.occurrences {
                     let data = serde_json::to_string(occ)?;
                     upsert.execute(params![
@@ -219,13 +220,13 @@ impl Store {
                         data,
                         item.key
                     ])?;
-                    counts.upserted += 1;
                 }
+                // A replaced item counts as changed; only instances it lost
+                // count as deleted.
+                counts.upserted += item.occurrences.len();
+                counts.deleted += before.saturating_sub(item.occurrences.len());
             }
         }
-        // A replaced item is counted once as changed, not as deleted too.
-        let replaced: usize = changed.iter().map(|i| i.occurrences.len()).sum();
-        counts.deleted = counts.deleted.saturating_sub(replaced);
         write_success(&tx, state, now)?;
         tx.commit()?;
         Ok(counts)
@@ -1042,5 +1043,89 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<Result<_, _>>().map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EventStatus;
+
+    fn occurrence(uid: &str, hour: u32) -> Occurrence {
+        let start: DateTime<Utc> = format!("2026-11-10T{hour:02}:00:00Z").parse().unwrap();
+        Occurrence {
+            calendar: "cal".into(),
+            uid: uid.into(),
+            recurrence_id: Some(start),
+            start,
+            end: start + chrono::Duration::hours(1),
+            all_day: false,
+            tz: None,
+            title: "Визит".into(),
+            location: None,
+            description: None,
+            url: None,
+            organizer: None,
+            attendees: vec![],
+            status: EventStatus::Confirmed,
+            transparent: false,
+            conference: None,
+        }
+    }
+
+    fn item(key: &str, occurrences: Vec<Occurrence>) -> CalendarItem {
+        CalendarItem {
+            key: key.into(),
+            occurrences,
+        }
+    }
+
+    #[test]
+    fn a_calendar_delta_replaces_changed_items_and_drops_deleted_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("ledger.db")).unwrap();
+        let state = SourceState {
+            id: "cal".into(),
+            kind: "caldav".into(),
+            cursor: Some("t1".into()),
+            ..Default::default()
+        };
+        let now = "2026-11-27T12:00:00Z".parse().unwrap();
+        let first = vec![
+            item("/a.ics", vec![occurrence("a", 9), occurrence("a", 10)]),
+            item("/b.ics", vec![occurrence("b", 11)]),
+        ];
+        store.replace_calendar(&state, &first, now).unwrap();
+
+        // a lost an instance, c is new, b was deleted on the server.
+        let changed = vec![
+            item("/a.ics", vec![occurrence("a", 9)]),
+            item("/c.ics", vec![occurrence("c", 12)]),
+        ];
+        let state = SourceState {
+            cursor: Some("t2".into()),
+            ..state
+        };
+        let counts = store
+            .apply_calendar_delta(&state, &changed, &["/b.ics".into()], now)
+            .unwrap();
+        assert_eq!((counts.upserted, counts.deleted), (2, 2));
+        let uids: Vec<(String, DateTime<Utc>)> = store
+            .occurrences()
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.uid, o.start))
+            .collect();
+        assert_eq!(
+            uids,
+            vec![
+                ("a".into(), "2026-11-10T09:00:00Z".parse().unwrap()),
+                ("c".into(), "2026-11-10T12:00:00Z".parse().unwrap())
+            ]
+        );
+        assert_eq!(
+            store.source("cal").unwrap().unwrap().cursor.as_deref(),
+            Some("t2")
+        );
     }
 }
