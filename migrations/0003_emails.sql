@@ -16,10 +16,13 @@ CREATE TABLE job_runs (
 
 -- One row per (local day, address). The row is written with state
 -- 'sending' in its own committed transaction BEFORE the message is handed
--- to the transport, and turned into 'sent' after. A crash in between
--- leaves 'sending', which is never retried automatically: at most once,
--- never twice (a lost email is visible in `status`; a doubled one cannot be
--- taken back). A send the transport refused is 'failed' and retried.
+-- to the transport, and turned into 'sent' after; senders hold an exclusive
+-- file lock beside the ledger meanwhile. A row found 'sending' under the
+-- lock belongs to a sender that died mid-send: it is sent again with the
+-- same Message-ID. So a recipient gets the day's email even when the daemon
+-- is killed, and twice only if it dies in the instant between the server's
+-- acceptance and the 'sent' commit (the shared Message-ID lets mail clients
+-- fold that copy). A send the transport refused is 'failed' and retried.
 CREATE TABLE sent_emails (
     day          TEXT NOT NULL,
     address      TEXT NOT NULL,

@@ -160,7 +160,7 @@ fn each_recipient_gets_one_escaped_multipart_email_even_when_sending_twice() {
 }
 
 #[test]
-fn killed_at_random_points_around_sending_never_sends_twice() {
+fn killed_at_random_points_around_sending_ends_with_exactly_one_email_each() {
     let folder = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start(folder.path());
     let company = smtp_company(sink.port, false);
@@ -195,12 +195,6 @@ fn killed_at_random_points_around_sending_never_sends_twice() {
 
     let messages = received(&sink);
     let to = recipients(&messages);
-    let mut unique = to.clone();
-    unique.dedup();
-    assert_eq!(to, unique, "an email was sent twice");
-    // Every recipient the outbox records as sent got exactly one message;
-    // the others were cut between claim and confirmation and stay
-    // "sending" (at most once; visible in `meetledger status`).
     let db = rusqlite::Connection::open(company.path("ledger.db")).unwrap();
     let mut stmt = db
         .prepare("SELECT address, state FROM sent_emails ORDER BY address")
@@ -210,18 +204,11 @@ fn killed_at_random_points_around_sending_never_sends_twice() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(rows.len(), 3, "{rows:?}");
-    for (address, state) in &rows {
-        match state.as_str() {
-            "sent" => assert!(
-                to.contains(address),
-                "{address} recorded sent but not received"
-            ),
-            "sending" => {}
-            other => panic!("{address}: unexpected state {other}"),
-        }
-    }
     eprintln!("outbox after 20 kills: {rows:?}; received {to:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let addresses: Vec<String> = rows.iter().map(|(a, _)| a.clone()).collect();
+    assert_eq!(to, addresses, "exactly one message per recipient");
+    assert!(rows.iter().all(|(_, state)| state == "sent"), "{rows:?}");
 }
 
 #[test]

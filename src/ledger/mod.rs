@@ -810,9 +810,10 @@ pub enum EmailClaim {
     Claimed,
     /// Sent already today.
     AlreadySent,
-    /// A send was started and never confirmed (a crash, or another instance
-    /// sending right now): not retried, so never doubled.
-    InDoubt,
+    /// A send was started and never confirmed: its sender died (the caller
+    /// holds the sender lock, so no live process is sending it). Ours to send
+    /// again, with the same Message-ID.
+    Resumed,
 }
 
 impl Store {
@@ -887,7 +888,14 @@ impl Store {
             .optional()?;
         let claim = match state.as_deref() {
             Some("sent") => EmailClaim::AlreadySent,
-            Some("sending") => EmailClaim::InDoubt,
+            Some("sending") => {
+                tx.execute(
+                    "UPDATE sent_emails SET attempts = attempts + 1, claimed_at = ?3
+                     WHERE day = ?1 AND address = ?2",
+                    params![row.day, row.address, format_utc(now)],
+                )?;
+                EmailClaim::Resumed
+            }
             Some(_) => {
                 tx.execute(
                     "UPDATE sent_emails SET state = 'sending', attempts = attempts + 1, claimed_at = ?3,

@@ -15,7 +15,7 @@ pub mod render;
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use backon::{ExponentialBuilder, Retryable};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest as _, Sha256};
@@ -173,9 +173,6 @@ fn envelope(
 pub enum Delivery {
     Sent,
     AlreadySent,
-    /// Claimed earlier and never confirmed: not sent again (see
-    /// migrations/0003_emails.sql).
-    InDoubt,
     Failed(String),
 }
 
@@ -189,6 +186,9 @@ pub async fn send(
     now: DateTime<Utc>,
 ) -> Result<Vec<(Envelope, Delivery)>> {
     let email = email_config(config)?;
+    // One sender at a time (the daemon, `email --send`): while we hold the
+    // lock, a row still `sending` belongs to a sender that died mid-send.
+    let _lock = sender_lock(config).await?;
     let mut results = Vec::new();
     for envelope in envelopes {
         let row = OutboxRow {
@@ -205,11 +205,10 @@ pub async fn send(
         };
         let delivery = match store.claim_email(&row, now)? {
             EmailClaim::AlreadySent => Delivery::AlreadySent,
-            EmailClaim::InDoubt => {
-                tracing::warn!(to = %envelope.address, day = %envelope.day, "an earlier send of this email was never confirmed; not sending it again");
-                Delivery::InDoubt
-            }
-            EmailClaim::Claimed => {
+            claim @ (EmailClaim::Claimed | EmailClaim::Resumed) => {
+                if claim == EmailClaim::Resumed {
+                    tracing::warn!(to = %envelope.address, day = %envelope.day, "an earlier send of this email was interrupted; sending it again with the same Message-ID");
+                }
                 let message = envelope.message(&email.from, now)?;
                 let attempt = || transport.send(envelope, &message);
                 let result = attempt
@@ -238,6 +237,28 @@ pub async fn send(
         results.push((envelope.clone(), delivery));
     }
     Ok(results)
+}
+
+/// Takes the exclusive sender lock beside the ledger (`<ledger>.send-lock`),
+/// waiting for another sender to finish. The OS drops it when its holder
+/// dies, however abruptly.
+async fn sender_lock(config: &Config) -> Result<std::fs::File> {
+    let path = config.resolve(&config.ledger.path);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".send-lock");
+    let path = path.with_file_name(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the email sender lock {}", path.display()))?;
+    tokio::task::spawn_blocking(move || {
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await?
+    .with_context(|| "cannot lock the email sender lock".to_string())
 }
 
 /// `meetledger email`: what to do with the rendered emails.
@@ -310,11 +331,6 @@ pub async fn command(
                     Delivery::AlreadySent => {
                         writeln!(out, "already sent on {}: {}", e.day, e.address)?
                     }
-                    Delivery::InDoubt => writeln!(
-                        out,
-                        "not sent again: an earlier attempt for {} on {} was never confirmed (see `meetledger status`)",
-                        e.address, e.day
-                    )?,
                     Delivery::Failed(why) => {
                         code = 1;
                         writeln!(out, "FAILED: {}: {why}", e.address)?
