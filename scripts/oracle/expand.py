@@ -7,7 +7,8 @@ and prints one JSON line per occurrence in [FROM, TO), in the shape of
 compares): uid, start, end, all_day, status.
 
 usage: expand.py FILE FROM TO DEFAULT_TZ
-       expand.py --batch FROM TO DEFAULT_TZ FILE...
+       expand.py --batch [--probe|--count] FROM TO DEFAULT_TZ FILE...
+       expand.py --batch --align FILE...
 
 With --batch, every line also carries "file" (the argument as given), and a
 file python cannot read yields one line {"file": ..., "error": "..."}
@@ -19,6 +20,12 @@ files is what keeps the differential and benchmark runs fast.
 instance of its RRULE (checked with python-dateutil on wall-clock time,
 COUNT and UNTIL ignored). RFC 5545 leaves a series whose DTSTART does not
 match its rule undefined, and the differential test excludes those.
+
+--align (after --batch) expands nothing and prints, for every recurring
+master, {"file", "uid", "first": "YYYYMMDDTHHMMSS" or null}: the first
+wall-clock instance of its RRULE at or after DTSTART (COUNT and UNTIL
+ignored, four years searched). The differential test uses it to give
+generated rules a DTSTART that matches them.
 
 --count (after --batch) prints one line per file with the number of
 occurrences only ({"file", "count"}), so that a benchmark measures the
@@ -83,16 +90,41 @@ def dtstart_in_rule(event):
     return list(du_rrule.rrulestr(text, dtstart=naive)) == [naive]
 
 
-def probe(path):
+def first_instance(event):
+    start = event["DTSTART"].dt
+    if isinstance(start, dt.datetime):
+        naive = start.replace(tzinfo=None)
+    else:
+        naive = dt.datetime.combine(start, dt.time())
+    parts = icalendar.vRecur(
+        {k: v for k, v in event["RRULE"].items() if k not in ("COUNT", "UNTIL")}
+    )
+    limit = naive + dt.timedelta(days=1461)
+    text = parts.to_ical().decode() + ";UNTIL=" + limit.strftime("%Y%m%dT%H%M%S")
+    for first in du_rrule.rrulestr(text, dtstart=naive):
+        return first.strftime("%Y%m%dT%H%M%S")
+    return None
+
+
+def masters(path):
     with open(path, "rb") as f:
         calendar = icalendar.Calendar.from_ical(f.read())
     for event in calendar.walk("VEVENT"):
         if "RRULE" in event and "RECURRENCE-ID" not in event and "DTSTART" in event:
-            rrule = event["RRULE"]
-            if isinstance(rrule, list):
-                continue
-            uid = str(event.get("UID", ""))
-            print(json.dumps({"file": path, "uid": uid, "dtstart_in_rule": dtstart_in_rule(event)}))
+            if not isinstance(event["RRULE"], list):
+                yield event
+
+
+def align(path):
+    for event in masters(path):
+        uid = str(event.get("UID", ""))
+        print(json.dumps({"file": path, "uid": uid, "first": first_instance(event)}))
+
+
+def probe(path):
+    for event in masters(path):
+        uid = str(event.get("UID", ""))
+        print(json.dumps({"file": path, "uid": uid, "dtstart_in_rule": dtstart_in_rule(event)}))
 
 
 def window_of(start, end):
@@ -103,6 +135,10 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == "--batch":
         args = args[1:]
+        if args and args[0] == "--align":
+            for path in args[1:]:
+                align(path)
+            return
         with_probe = bool(args) and args[0] == "--probe"
         if with_probe:
             args = args[1:]
