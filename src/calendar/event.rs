@@ -410,10 +410,10 @@ pub fn read_person(p: &ContentLine, organizer: bool) -> Attendee {
 
 fn address(value: &str) -> String {
     let v: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let v = if v.len() >= 7 && v[..7].eq_ignore_ascii_case("mailto:") {
-        &v[7..]
-    } else {
-        &v[..]
+    // `get`, not `[..7]`: byte 7 may fall inside a multi-byte character.
+    let v = match v.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => &v[7..],
+        _ => &v[..],
     };
     v.to_lowercase()
 }
@@ -437,5 +437,26 @@ mod tests {
         let o = read_person(&p, true);
         assert_eq!(o.email, "hcabot@example.com");
         assert_eq!(o.partstat, PartStat::Accepted);
+    }
+
+    /// Found by `cargo fuzz` (fuzz/artifacts/ics_normalize/crash-f76cb161…):
+    /// an address whose 7th byte falls inside a multi-byte character made
+    /// the "mailto:" check slice through it and panic.
+    #[test]
+    fn fuzz_crash_f76cb161_address_with_non_ascii_across_byte_7() {
+        for value in [
+            "Mailt\u{fffd}@example.com",
+            "abcdef\u{fffd}x@y.org",
+            "mailto\u{e9}x@y",
+        ] {
+            let p = parse_content_line(&format!("ATTENDEE:{value}"), 1).unwrap();
+            let a = read_person(&p, false);
+            assert_eq!(a.email, value.to_lowercase());
+        }
+        let p = parse_content_line("ATTENDEE:MAILTO:\u{e9}l\u{e8}ve@\u{e9}cole.fr", 1).unwrap();
+        assert_eq!(
+            read_person(&p, false).email,
+            "\u{e9}l\u{e8}ve@\u{e9}cole.fr"
+        );
     }
 }

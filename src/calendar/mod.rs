@@ -85,11 +85,17 @@ pub fn normalize(files: &[IcsInput], calendar_id: &str, opts: &ExpandOptions) ->
     }
     let mut occurrences = Vec::new();
     for group in by_uid.into_values() {
+        let first = occurrences.len();
         merge_series(calendar_id, group, opts, &mut occurrences, &mut warnings);
+        // Series come in UID order and every occurrence of a series carries
+        // its UID, so sorting each series' own run sorts the whole: one
+        // global sort of the (large) occurrences was a quarter of the time
+        // on a 100 000-event calendar (perf, scripts/bench-ics).
+        occurrences[first..].sort_by_key(|o| (o.recurrence_id, o.start));
     }
-    occurrences.sort_by(|a, b| {
-        (&a.uid, a.recurrence_id, a.start).cmp(&(&b.uid, b.recurrence_id, b.start))
-    });
+    debug_assert!(occurrences.is_sorted_by(|a, b| {
+        (&a.uid, a.recurrence_id, a.start) <= (&b.uid, b.recurrence_id, b.start)
+    }));
     // Stable sort: file by file, line by line, same order every run.
     warnings.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     ParsedCalendar {

@@ -357,6 +357,12 @@ fn parse_rule(text: &str, frame: &Frame) -> Result<PreparedRule, String> {
     if freq.is_empty() {
         return Err("no FREQ".into());
     }
+    // RFC 5545 recurrence parts are ASCII. The `rrule` crate slices BYDAY
+    // values by bytes and panics inside a multi-byte character (found by
+    // `cargo fuzz`), so anything else is refused here, as a bad rule.
+    if let Some(part) = kept.iter().find(|p| !p.is_ascii()) {
+        return Err(format!("non-ASCII characters in {part:?}"));
+    }
     let rule: RRule<Unvalidated> = kept
         .join(";")
         .parse()
@@ -578,6 +584,24 @@ mod tests {
                 "2024-01-01 18:00"
             ]
         );
+    }
+
+    /// Found by `cargo fuzz` (fuzz/artifacts/ics_normalize/crash-f1f76d6c…):
+    /// a non-ASCII character in BYDAY made the `rrule` crate panic while
+    /// slicing the weekday name.
+    #[test]
+    fn fuzz_crash_f1f76d6c_non_ascii_byday_is_a_bad_rule_not_a_panic() {
+        let frame = Frame::Zoned(Zone::utc());
+        for rule in [
+            "FREQ=WEEKLY;BYDAY=MO,TU,S\u{fffd}A",
+            "FREQ=WEEKLY;BYDAY=\u{e9}\u{e9}",
+            "FREQ=MONTHLY;BYDAY=1\u{fffd}",
+        ] {
+            let err = parse_rule(rule, &frame).err().expect(rule);
+            assert!(err.contains("non-ASCII"), "{rule}: {err}");
+        }
+        // Non-ASCII in parts we do not use is harmless.
+        assert!(parse_rule("FREQ=DAILY;X-NAME=\u{e9}t\u{e9}", &frame).is_ok());
     }
 
     #[test]

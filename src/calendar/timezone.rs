@@ -479,10 +479,8 @@ fn days_in_month(first: NaiveDate) -> u32 {
 /// "-1SU" → (-1, Sunday); "SU" → (0, Sunday).
 pub fn parse_nth_weekday(text: &str) -> Option<(i32, Weekday)> {
     let text = text.trim().to_ascii_uppercase();
-    if text.len() < 2 {
-        return None;
-    }
-    let (num, day) = text.split_at(text.len() - 2);
+    // `split_at_checked`: the last two bytes may cut a multi-byte character.
+    let (num, day) = text.split_at_checked(text.len().checked_sub(2)?)?;
     let weekday = match day {
         "MO" => Weekday::Mon,
         "TU" => Weekday::Tue,
@@ -725,6 +723,17 @@ mod tests {
     }
 
     const CUSTOM_EASTERN: &str = "BEGIN:VTIMEZONE\nTZID:Customized Time Zone\nBEGIN:STANDARD\nDTSTART:16010101T020000\nTZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=1SU;BYMONTH=11\nEND:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:16010101T020000\nTZOFFSETFROM:-0500\nTZOFFSETTO:-0400\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=2SU;BYMONTH=3\nEND:DAYLIGHT\nEND:VTIMEZONE\n";
+
+    /// Found by `cargo fuzz` (fuzz/artifacts/ics_normalize/crash-f78fddb9…):
+    /// a VTIMEZONE rule's BYDAY ending in a multi-byte character made the
+    /// weekday split panic.
+    #[test]
+    fn fuzz_crash_f78fddb9_vtimezone_byday_with_non_ascii_tail() {
+        for text in ["1\u{fffd}", "-1S\u{e9}", "\u{e9}", "SU\u{fffd}"] {
+            assert_eq!(parse_nth_weekday(text), None, "{text}");
+        }
+        assert_eq!(parse_nth_weekday("-1SU"), Some((-1, Weekday::Sun)));
+    }
 
     #[test]
     fn custom_vtimezone_rules_with_dst() {
