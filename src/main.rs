@@ -21,6 +21,8 @@ fn main() {
     };
     let code = match runtime.block_on(meetledger::cli::run(cli)) {
         Ok(code) => code,
+        // `meetledger meetings | head`: the reader left; nothing to report.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             let usage = e.downcast_ref::<ConfigErrors>().is_some()
                 || e.downcast_ref::<UsageError>().is_some();
@@ -33,6 +35,14 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(format: LogFormat) {

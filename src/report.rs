@@ -28,6 +28,13 @@ pub struct Split {
     pub existing: f64,
 }
 
+/// Meetings counted one by one, whatever their weight.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Count {
+    pub new: u32,
+    pub existing: u32,
+}
+
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct KindCount {
     pub raw: u32,
@@ -63,7 +70,7 @@ pub struct ManagerRow {
     pub id: String,
     pub name: String,
     pub plan: Split,
-    pub raw: Split,
+    pub raw: Count,
     pub weighted: Split,
     /// Raw and weighted count per meeting kind.
     pub by_kind: BTreeMap<String, KindCount>,
@@ -124,7 +131,7 @@ pub fn monthly_report(input: &ReportInput) -> Report {
                 .iter()
                 .filter(|m| m.manager == manager.id)
                 .collect();
-            let mut raw = Split::default();
+            let mut raw = Count::default();
             let mut weighted = Split::default();
             let mut by_kind: BTreeMap<String, KindCount> = MeetingKind::ALL
                 .iter()
@@ -137,7 +144,7 @@ pub fn monthly_report(input: &ReportInput) -> Report {
                     ClientStatus::New => (&mut raw.new, &mut weighted.new),
                     ClientStatus::Existing => (&mut raw.existing, &mut weighted.existing),
                 };
-                *r += 1.0;
+                *r += 1;
                 *w += m.weight;
                 let kind = by_kind.entry(m.kind.as_str().to_string()).or_default();
                 kind.raw += 1;
@@ -261,7 +268,7 @@ pub fn render_table(report: &Report) -> String {
         rows.push(vec![
             m.id.clone(),
             format!("{}/{}", num(m.plan.new), num(m.plan.existing)),
-            format!("{}/{}", num(m.raw.new), num(m.raw.existing)),
+            format!("{}/{}", m.raw.new, m.raw.existing),
             format!("{}/{}", num(m.weighted.new), num(m.weighted.existing)),
             pct(m.fulfilment),
             m.outcomes.repeat.to_string(),
@@ -460,7 +467,7 @@ mod tests {
                 a.weighted.new,
                 a.weighted.existing
             ),
-            (2.0, 1.0, 1.5, 0.0)
+            (2, 1, 1.5, 0.0)
         );
         assert_eq!(a.fulfilment, Some(0.6));
         // Final outcomes only; the call's 0.0 counts.
