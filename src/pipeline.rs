@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use futures_util::{stream, StreamExt};
 
 use crate::classify::{classify, Classification, ClassifyContext};
 use crate::config::{Config, OverrideConfig};
@@ -42,14 +44,54 @@ impl SyncSummary {
     }
 }
 
-/// Pulls every configured source into the store.
+/// Sources fetched at once: network sources wait on providers, not on us,
+/// and the bound keeps memory to a few sources' data at a time.
+const CONCURRENT_FETCHES: usize = 4;
+
+/// A source's answer with its position in the config, id and kind.
+type Fetched<T> = (usize, String, String, Result<T>);
+
+/// The cursor stored with each source's data.
+fn stored_cursors<'a>(
+    store: &Store,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<Option<String>>> {
+    ids.map(|id| Ok(store.source(id)?.and_then(|s| s.cursor)))
+        .collect()
+}
+
+/// Pulls every configured source into the store: fetches run concurrently
+/// (bounded), each answer is stored in its own transaction as it arrives.
 pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<SyncSummary> {
     let ctx = SyncContext::new(config, now);
-    let mut summary = SyncSummary::default();
-    for mut source in calendar_sources(config) {
-        let (id, kind) = (source.id().to_string(), source.kind().to_string());
-        let cursor = store.source(&id)?.and_then(|s| s.cursor);
-        let result = match source.fetch(cursor.as_deref(), &ctx).await {
+    let ctx = &ctx;
+    let mut outcomes = Vec::new();
+
+    let mut calendars = calendar_sources(config);
+    let cursors = stored_cursors(store, calendars.iter().map(|s| s.id()))?;
+    // Boxed and collected first: a lazy `map` over borrowed sources trips
+    // the compiler's Send inference in the daemon's boxed job future.
+    let pending: Vec<BoxFuture<'_, Fetched<CalendarFetch>>> = calendars
+        .iter_mut()
+        .zip(cursors)
+        .enumerate()
+        .map(
+            |(i, (source, cursor))| -> BoxFuture<'_, Fetched<CalendarFetch>> {
+                Box::pin(async move {
+                    let fetched = source.fetch(cursor.as_deref(), ctx).await;
+                    (
+                        i,
+                        source.id().to_string(),
+                        source.kind().to_string(),
+                        fetched,
+                    )
+                })
+            },
+        )
+        .collect();
+    let mut fetches = stream::iter(pending).buffer_unordered(CONCURRENT_FETCHES);
+    while let Some((i, id, kind, fetched)) = fetches.next().await {
+        let result = match fetched {
             Ok(CalendarFetch::Unchanged) => {
                 store.record_unchanged(&id, now).map(|_| (None, vec![]))
             }
@@ -76,12 +118,34 @@ pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Res
             }
             Err(e) => Err(e),
         };
-        summary.sources.push(finish(store, id, kind, result, now)?);
+        outcomes.push((i, finish(store, id, kind, result, now)?));
     }
-    for mut source in crm_sources(config) {
-        let (id, kind) = (source.id().to_string(), source.kind().to_string());
-        let cursor = store.source(&id)?.and_then(|s| s.cursor);
-        let result = match source.fetch(cursor.as_deref(), &ctx).await {
+    drop(fetches);
+
+    let mut crms = crm_sources(config);
+    let offset = calendars.len();
+    let cursors = stored_cursors(store, crms.iter().map(|s| s.id()))?;
+    let pending: Vec<BoxFuture<'_, Fetched<CrmFetch>>> = crms
+        .iter_mut()
+        .zip(cursors)
+        .enumerate()
+        .map(
+            |(i, (source, cursor))| -> BoxFuture<'_, Fetched<CrmFetch>> {
+                Box::pin(async move {
+                    let fetched = source.fetch(cursor.as_deref(), ctx).await;
+                    (
+                        offset + i,
+                        source.id().to_string(),
+                        source.kind().to_string(),
+                        fetched,
+                    )
+                })
+            },
+        )
+        .collect();
+    let mut fetches = stream::iter(pending).buffer_unordered(CONCURRENT_FETCHES);
+    while let Some((i, id, kind, fetched)) = fetches.next().await {
+        let result = match fetched {
             Ok(CrmFetch::Unchanged) => store.record_unchanged(&id, now).map(|_| (None, vec![])),
             Ok(CrmFetch::Full {
                 clients,
@@ -110,8 +174,15 @@ pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Res
             }
             Err(e) => Err(e),
         };
-        summary.sources.push(finish(store, id, kind, result, now)?);
+        outcomes.push((i, finish(store, id, kind, result, now)?));
     }
+    drop(fetches);
+    // Report in config order, whatever order the sources answered in.
+    outcomes.sort_by_key(|(i, _)| *i);
+    let summary = SyncSummary {
+        sources: outcomes.into_iter().map(|(_, o)| o).collect(),
+    };
+
     let calendars: Vec<String> = config.calendars.iter().map(|c| c.id.clone()).collect();
     let crms: Vec<String> = config.crms.iter().map(|c| c.id.clone()).collect();
     store.drop_sources_except(&calendars, &crms)?;
