@@ -192,25 +192,17 @@ impl CrmSource for AmoCrm {
         }
 
         for company in &companies {
-            match self.company(company, &contacts, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: company {}", conn.id, id_text(company)),
-                    message,
-                ),
-            }
+            batch.client(self.company(company, &contacts, ctx), || {
+                format!("{}: company {}", conn.id, id_text(company))
+            });
         }
         for contact in &contacts_changed {
             if !linked(contact, "companies").is_empty() {
                 continue;
             }
-            match self.contact(contact, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: contact {}", conn.id, id_text(contact)),
-                    message,
-                ),
-            }
+            batch.client(self.contact(contact, ctx), || {
+                format!("{}: contact {}", conn.id, id_text(contact))
+            });
         }
         for lead in &leads {
             let status = text(lead.get("status_id")).unwrap_or_default();
@@ -221,10 +213,9 @@ impl CrmSource for AmoCrm {
                 }
                 continue;
             }
-            match self.order(lead, &status, ctx) {
-                Ok(order) => batch.orders.push(order),
-                Err(message) => batch.skip(format!("{}: lead {}", conn.id, id_text(lead)), message),
-            }
+            batch.order(self.order(lead, &status, ctx), || {
+                format!("{}: lead {}", conn.id, id_text(lead))
+            });
         }
 
         if let Some(since) = plan.since {

@@ -281,25 +281,17 @@ impl CrmSource for Bitrix24 {
         }
 
         for company in &companies {
-            match self.company(company, &emails_of, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: company {}", conn.id, id_text(company)),
-                    message,
-                ),
-            }
+            batch.client(self.company(company, &emails_of, ctx), || {
+                format!("{}: company {}", conn.id, id_text(company))
+            });
         }
         for contact in &changed_contacts {
             if reference(contact, "COMPANY_ID").is_some() {
                 continue;
             }
-            match self.contact(contact, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: contact {}", conn.id, id_text(contact)),
-                    message,
-                ),
-            }
+            batch.client(self.contact(contact, ctx), || {
+                format!("{}: contact {}", conn.id, id_text(contact))
+            });
         }
         for deal in &deals {
             let semantic = text(deal.get("STAGE_SEMANTIC_ID")).unwrap_or_default();
@@ -309,10 +301,9 @@ impl CrmSource for Bitrix24 {
                 }
                 continue;
             }
-            match self.order(deal, ctx) {
-                Ok(order) => batch.orders.push(order),
-                Err(message) => batch.skip(format!("{}: deal {}", conn.id, id_text(deal)), message),
-            }
+            batch.order(self.order(deal, ctx), || {
+                format!("{}: deal {}", conn.id, id_text(deal))
+            });
         }
         Ok(batch.finish(conn, plan))
     }

@@ -229,6 +229,22 @@ impl Batch {
         });
     }
 
+    /// Keeps a mapped client, or skips the record with a warning naming it.
+    pub fn client(&mut self, mapped: Result<Client, String>, place: impl FnOnce() -> String) {
+        match mapped {
+            Ok(client) => self.clients.push(client),
+            Err(message) => self.skip(place(), message),
+        }
+    }
+
+    /// Keeps a mapped order, or skips the record with a warning naming it.
+    pub fn order(&mut self, mapped: Result<Order, String>, place: impl FnOnce() -> String) {
+        match mapped {
+            Ok(order) => self.orders.push(order),
+            Err(message) => self.skip(place(), message),
+        }
+    }
+
     pub fn note(&mut self, place: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(SourceWarning {
             place: place.into(),

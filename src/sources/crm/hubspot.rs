@@ -341,25 +341,17 @@ impl CrmSource for HubSpot {
             }
         }
         for company in &companies {
-            match self.company(company, &emails_of, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: company {}", conn.id, id_text(company)),
-                    message,
-                ),
-            }
+            batch.client(self.company(company, &emails_of, ctx), || {
+                format!("{}: company {}", conn.id, id_text(company))
+            });
         }
         for contact in &contacts {
             if text(prop(contact, "associatedcompanyid")).is_some() {
                 continue;
             }
-            match self.contact(contact, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: contact {}", conn.id, id_text(contact)),
-                    message,
-                ),
-            }
+            batch.client(self.contact(contact, ctx), || {
+                format!("{}: contact {}", conn.id, id_text(contact))
+            });
         }
 
         let (won, gone): (Vec<&Value>, Vec<&Value>) = deals
@@ -383,10 +375,10 @@ impl CrmSource for HubSpot {
             api.associations("deals", "contacts", &without).await?
         };
         for deal in won {
-            match self.order(deal, &deal_companies, &deal_contacts, ctx) {
-                Ok(order) => batch.orders.push(order),
-                Err(message) => batch.skip(format!("{}: deal {}", conn.id, id_text(deal)), message),
-            }
+            batch.order(
+                self.order(deal, &deal_companies, &deal_contacts, ctx),
+                || format!("{}: deal {}", conn.id, id_text(deal)),
+            );
         }
         Ok(batch.finish(conn, plan))
     }

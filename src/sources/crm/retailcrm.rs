@@ -259,30 +259,19 @@ impl CrmSource for RetailCrm {
         }
 
         for customer in &customers {
-            match self.client(customer, false, &people, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: customer {}", conn.id, record_id(customer)),
-                    message,
-                ),
-            }
+            batch.client(self.client(customer, false, &people, ctx), || {
+                format!("{}: customer {}", conn.id, record_id(customer))
+            });
         }
         for company in &corporate {
-            match self.client(company, true, &people, ctx) {
-                Ok(client) => batch.clients.push(client),
-                Err(message) => batch.skip(
-                    format!("{}: corporate customer {}", conn.id, record_id(company)),
-                    message,
-                ),
-            }
+            batch.client(self.client(company, true, &people, ctx), || {
+                format!("{}: corporate customer {}", conn.id, record_id(company))
+            });
         }
         for order in &orders {
-            match self.order(order, &cancelled, ctx) {
-                Ok(order) => batch.orders.push(order),
-                Err(message) => {
-                    batch.skip(format!("{}: order {}", conn.id, record_id(order)), message)
-                }
-            }
+            batch.order(self.order(order, &cancelled, ctx), || {
+                format!("{}: order {}", conn.id, record_id(order))
+            });
         }
         Ok(batch.finish(conn, plan))
     }
