@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{attendee, event, ics, Company, CONFIG_HEAD};
+use common::{scenario_calendar, Company, CONFIG_HEAD, SCENARIO_ORDERS};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,37 +28,8 @@ fn company(crm: &str) -> Company {
     let head = &head[..head.find("[[crm]]").unwrap()];
     company.write("meetledger.toml", &format!("{head}\n{crm}"));
     company.write("secret.txt", "s3cret\n");
-    company.write(
-        "calendars/ivanov.ics",
-        &ics(&[
-            event(
-                "m1@acme",
-                "20260910T100000",
-                60,
-                "Переговоры",
-                &[&attendee("boss@romashka.ru", "ACCEPTED")],
-            ),
-            event(
-                "m2@acme",
-                "20261005T100000",
-                60,
-                "Визит",
-                &[&attendee("info@vector.example", "NEEDS-ACTION")],
-            ),
-            event(
-                "m3@acme",
-                "20261110T120000",
-                60,
-                "Встреча",
-                &[&attendee("sidorov@gmail.com", "ACCEPTED")],
-            ),
-        ]),
-    );
-    company.orders(&[
-        "o1,c1,2026-09-20,100000,RUB,paid,ivanov",
-        "o2,c1,2026-10-15T12:00:00+03:00,50000,RUB,paid,ivanov",
-        "o3,c2,2026-08-01,70000,RUB,paid,petrova",
-    ]);
+    company.write("calendars/ivanov.ics", &scenario_calendar());
+    company.orders(&SCENARIO_ORDERS);
     company
 }
 

@@ -5,47 +5,15 @@
 
 mod common;
 
-use common::{attendee, event, ics, Company};
+use common::{scenario_calendar, Company, SCENARIO_ORDERS};
 use serde_json::Value;
 
 const NOW: &str = "2026-11-27T18:00:00+03:00";
 
 fn company() -> Company {
     let company = Company::new("");
-    company.write(
-        "calendars/ivanov.ics",
-        &ics(&[
-            // New client c1 in September: first order 10 days later, repeat in October.
-            event(
-                "m1@acme",
-                "20260910T100000",
-                60,
-                "Переговоры",
-                &[&attendee("boss@romashka.ru", "ACCEPTED")],
-            ),
-            // Existing client c2 (Petrova's) in October.
-            event(
-                "m2@acme",
-                "20261005T100000",
-                60,
-                "Визит",
-                &[&attendee("info@vector.example", "NEEDS-ACTION")],
-            ),
-            // New client c3 (a gmail contact) in November.
-            event(
-                "m3@acme",
-                "20261110T120000",
-                60,
-                "Встреча",
-                &[&attendee("sidorov@gmail.com", "ACCEPTED")],
-            ),
-        ]),
-    );
-    company.orders(&[
-        "o1,c1,2026-09-20,100000,RUB,paid,ivanov",
-        "o2,c1,2026-10-15T12:00:00+03:00,50000,RUB,paid,ivanov",
-        "o3,c2,2026-08-01,70000,RUB,paid,petrova",
-    ]);
+    company.write("calendars/ivanov.ics", &scenario_calendar());
+    company.orders(&SCENARIO_ORDERS);
     company
 }
 

@@ -178,6 +178,43 @@ pub fn event(uid: &str, start: &str, minutes: u32, title: &str, extra: &[&str]) 
     text
 }
 
+/// The ledger scenario's three meetings in Ivanov's calendar: new client c1
+/// in September (first order ten days later, repeat in October), existing
+/// client c2 (Petrova's) in October, new client c3 (a gmail contact) in
+/// November.
+pub fn scenario_calendar() -> String {
+    ics(&[
+        event(
+            "m1@acme",
+            "20260910T100000",
+            60,
+            "Переговоры",
+            &[&attendee("boss@romashka.ru", "ACCEPTED")],
+        ),
+        event(
+            "m2@acme",
+            "20261005T100000",
+            60,
+            "Визит",
+            &[&attendee("info@vector.example", "NEEDS-ACTION")],
+        ),
+        event(
+            "m3@acme",
+            "20261110T120000",
+            60,
+            "Встреча",
+            &[&attendee("sidorov@gmail.com", "ACCEPTED")],
+        ),
+    ])
+}
+
+/// The ledger scenario's orders: c1's first and repeat order, c2's earlier one.
+pub const SCENARIO_ORDERS: [&str; 3] = [
+    "o1,c1,2026-09-20,100000,RUB,paid,ivanov",
+    "o2,c1,2026-10-15T12:00:00+03:00,50000,RUB,paid,ivanov",
+    "o3,c2,2026-08-01,70000,RUB,paid,petrova",
+];
+
 pub fn attendee(email: &str, partstat: &str) -> String {
     format!("ATTENDEE;PARTSTAT={partstat}:mailto:{email}")
 }
