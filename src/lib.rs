@@ -18,6 +18,9 @@
 //! - [`report`]: pure: scored meetings → per-manager monthly figures.
 //! - [`ledger`]: the SQLite store: synced data, meetings, append-only entries,
 //!   closed months.
+//! - [`rescore`]: incremental scoring: only parties whose occurrences or
+//!   orders changed (or whose outcomes matured) are classified, scored and
+//!   booked again, a chunk at a time, in one transaction.
 //! - [`pipeline`]: the stages wired together (sync, score) over the store.
 //! - [`daemon`]: `meetledger run`: cron jobs in the company's zone (DST-safe,
 //!   missed runs caught up), signals, sd_notify and the watchdog.
@@ -40,6 +43,7 @@ pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod report;
+pub mod rescore;
 pub mod score;
 pub mod secrets;
 pub mod sources;

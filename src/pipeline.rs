@@ -4,7 +4,7 @@
 //! `close` read and freeze months. The decisions themselves are made by the
 //! pure modules; this file only moves data between them and the store.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -12,13 +12,14 @@ use futures_util::future::BoxFuture;
 use futures_util::{stream, StreamExt};
 
 use crate::classify::{classify, Classification, ClassifyContext};
-use crate::config::{Config, OverrideConfig};
+use crate::config::Config;
 use crate::error::UsageError;
 use crate::ledger::changes::{self, MeetingRecord};
 use crate::ledger::period::Period;
 use crate::ledger::{sort_records, ClosedPeriod, SourceState, Store, SyncCounts};
 use crate::model::{Client, Occurrence, ScoredMeeting};
 use crate::report::{monthly_report, Report, ReportInput};
+pub use crate::rescore::{score_and_book, ScoreSummary};
 use crate::score::{key_accounts, score, OrderBook};
 use crate::sources::{
     calendar_sources, crm_sources, CalendarFetch, CrmFetch, SourceWarning, SyncContext,
@@ -252,7 +253,7 @@ pub fn compute(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Com
     let occurrences = store.occurrences()?;
     let clients = store.clients()?;
     let orders = OrderBook::new(&store.orders()?);
-    let overrides = all_overrides(config, store)?;
+    let overrides = crate::rescore::all_overrides(config, store)?;
     let calendar_owner: HashMap<String, Option<String>> = config
         .calendars
         .iter()
@@ -291,54 +292,6 @@ pub fn compute(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Com
         clients,
         orders,
     })
-}
-
-/// Config overrides first, then CLI ones (later entries win).
-fn all_overrides(config: &Config, store: &Store) -> Result<Vec<OverrideConfig>> {
-    let mut all = config.overrides.clone();
-    all.extend(store.overrides()?);
-    Ok(all)
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScoreSummary {
-    pub meetings: usize,
-    pub added: usize,
-    pub rescored: usize,
-    pub removed: usize,
-}
-
-/// Classifies, scores and appends the differences to the ledger.
-pub fn score_and_book(
-    config: &Config,
-    store: &mut Store,
-    now: DateTime<Utc>,
-) -> Result<ScoreSummary> {
-    let computed = compute(config, store, now)?;
-    let current: BTreeMap<String, MeetingRecord> = computed
-        .scored
-        .iter()
-        .map(MeetingRecord::from_scored)
-        .map(|r| (r.key(), r))
-        .collect();
-    let stored = store.meetings()?;
-    let plan = changes::plan(&stored, &current, config.tz(), store.last_closed()?);
-    store.apply(&plan, config.tz(), now)?;
-    let count = |c: changes::Change| plan.entries.iter().filter(|e| e.change == c).count();
-    let summary = ScoreSummary {
-        meetings: current.len(),
-        added: count(changes::Change::Added),
-        rescored: count(changes::Change::Rescored),
-        removed: count(changes::Change::Removed),
-    };
-    tracing::info!(
-        meetings = summary.meetings,
-        added = summary.added,
-        rescored = summary.rescored,
-        removed = summary.removed,
-        "scored"
-    );
-    Ok(summary)
 }
 
 /// The month's figures: frozen ones for a closed month, else computed from

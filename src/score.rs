@@ -119,6 +119,15 @@ impl OrderBook {
         })
     }
 
+    /// When the client's first non-cancelled order created after `t` was
+    /// created.
+    pub fn next_after(&self, client: &str, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.by_client.get(client).and_then(|c| {
+            let i = c.created.partition_point(|created| *created <= t);
+            c.created.get(i).copied()
+        })
+    }
+
     /// When the client's first non-cancelled order was created.
     pub fn first_order_at(&self, client: &str) -> Option<DateTime<Utc>> {
         self.by_client
@@ -164,6 +173,37 @@ pub fn score(
         }
         // Prospects have no orders yet: they score as new clients without any.
         (client, _) => score_new(client, meeting.start, orders, settings, now),
+    }
+}
+
+/// The earliest instant after `now` at which `score` may answer differently
+/// if the orders stay as they are (a window closing, an order dated after
+/// `now` coming due); `None` once the outcome is final. Incremental scoring
+/// looks at a meeting again only then.
+pub fn next_change(
+    meeting: &Meeting,
+    orders: &OrderBook,
+    settings: &ScoringConfig,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if score(meeting, orders, settings, now).is_final {
+        return None;
+    }
+    let start = meeting.start;
+    match (meeting.counterparty.client_id(), meeting.client_status) {
+        (Some(_), ClientStatus::Existing) => Some(start + Duration::days(settings.retention_days)),
+        (client, _) => {
+            let first_end = start + Duration::days(settings.first_order_days);
+            let repeat_end = start + Duration::days(settings.repeat_days);
+            let next_order = client
+                .and_then(|client| orders.next_after(client, now))
+                .filter(|t| *t <= repeat_end);
+            [Some(first_end), Some(repeat_end), next_order]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t > now)
+                .min()
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use crate::model::{Client, Counterparty, Exclusion, MatchRule, Meeting, MeetingK
 use crate::score::OrderBook;
 
 /// Everything classification reads besides the occurrences.
+#[derive(Clone, Copy)]
 pub struct ClassifyContext<'a> {
     pub settings: &'a ScoringConfig,
     /// Internal mail domains (lower case).
@@ -64,38 +65,83 @@ pub struct Classification {
 /// Reads every occurrence, merges copies of the same meeting and credits
 /// them (SPEC §4). The result does not depend on the order of `occurrences`.
 pub fn classify(occurrences: &[Occurrence], ctx: &ClassifyContext) -> Classification {
-    let reader = read::Reader::new(ctx);
-    let mut readings: Vec<read::Reading> = occurrences.iter().map(|o| reader.read(o)).collect();
-    spread_exclusion_overrides(occurrences, &mut readings);
-    let (mut meetings, copy_meeting) = credit::merge(occurrences, &mut readings, ctx);
-    meetings.sort_by(|a, b| {
-        (a.start, &a.manager, &a.calendar, &a.uid, a.recurrence_id).cmp(&(
-            b.start,
-            &b.manager,
-            &b.calendar,
-            &b.uid,
-            b.recurrence_id,
-        ))
-    });
-    let decisions = occurrences
-        .iter()
-        .zip(readings)
-        .zip(copy_meeting)
-        .map(|((occurrence, reading), meeting)| Decision {
-            calendar: occurrence.calendar.clone(),
-            uid: occurrence.uid.clone(),
-            recurrence_id: occurrence.recurrence_id,
-            start: occurrence.start,
-            exclusion: reading.exclusion,
-            counterparty: reading.counterparty,
-            rule: reading.rule,
-            kind: reading.kind,
-            meeting,
-        })
-        .collect();
-    Classification {
-        meetings,
-        decisions,
+    Classifier::new(ctx).classify(occurrences, ctx)
+}
+
+/// The client indexes built once (they cost in proportion to the CRM), for
+/// runs that read and classify many small sets of occurrences.
+pub struct Classifier<'a> {
+    reader: read::Reader<'a>,
+}
+
+/// What one copy says on its own, for incremental scoring: the counterparty
+/// key when the copy alone reads as a meeting, and when `now` passing would
+/// change that (a future meeting becomes a past one at its start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReading {
+    pub party: Option<String>,
+    pub recheck_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Classifier<'a> {
+    /// Indexes `ctx`'s clients, overrides and settings; its orders are not
+    /// read here (each `classify` call brings its own).
+    pub fn new(ctx: &'a ClassifyContext<'a>) -> Classifier<'a> {
+        Classifier {
+            reader: read::Reader::new(ctx),
+        }
+    }
+
+    pub fn read_copy(&self, occurrence: &Occurrence) -> CopyReading {
+        let reading = self.reader.read(occurrence);
+        let party = match reading.exclusion {
+            None => reading.counterparty.as_ref().map(Counterparty::key),
+            Some(_) => None,
+        };
+        let recheck_at = match reading.exclusion {
+            Some(Exclusion::Future) => Some(occurrence.start),
+            _ => None,
+        };
+        CopyReading { party, recheck_at }
+    }
+
+    /// `classify` with these indexes; `ctx` must describe the same clients,
+    /// settings and `now` as the one the classifier was built from, and
+    /// holds the orders of the counterparties in `occurrences`.
+    pub fn classify(&self, occurrences: &[Occurrence], ctx: &ClassifyContext) -> Classification {
+        let reader = &self.reader;
+        let mut readings: Vec<read::Reading> = occurrences.iter().map(|o| reader.read(o)).collect();
+        spread_exclusion_overrides(occurrences, &mut readings);
+        let (mut meetings, copy_meeting) = credit::merge(occurrences, &mut readings, ctx);
+        meetings.sort_by(|a, b| {
+            (a.start, &a.manager, &a.calendar, &a.uid, a.recurrence_id).cmp(&(
+                b.start,
+                &b.manager,
+                &b.calendar,
+                &b.uid,
+                b.recurrence_id,
+            ))
+        });
+        let decisions = occurrences
+            .iter()
+            .zip(readings)
+            .zip(copy_meeting)
+            .map(|((occurrence, reading), meeting)| Decision {
+                calendar: occurrence.calendar.clone(),
+                uid: occurrence.uid.clone(),
+                recurrence_id: occurrence.recurrence_id,
+                start: occurrence.start,
+                exclusion: reading.exclusion,
+                counterparty: reading.counterparty,
+                rule: reading.rule,
+                kind: reading.kind,
+                meeting,
+            })
+            .collect();
+        Classification {
+            meetings,
+            decisions,
+        }
     }
 }
 

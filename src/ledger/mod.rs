@@ -5,6 +5,7 @@
 //! (`changes::plan`).
 
 pub mod changes;
+pub mod incremental;
 pub mod period;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::OverrideConfig;
 use crate::model::{Client, Occurrence, Order};
 use crate::sources::CalendarItem;
-use changes::{format_utc, Entry, MeetingRecord, Plan};
+use changes::{format_utc, Entry, MeetingRecord};
 use period::Period;
 
 /// Numbered migrations, applied in order at open.
@@ -28,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_occurrence_items.sql"),
     include_str!("../../migrations/0003_emails.sql"),
     include_str!("../../migrations/0004_tokens.sql"),
+    include_str!("../../migrations/0005_incremental.sql"),
 ];
 
 /// Sync health of one source, as `status` shows it.
@@ -387,56 +389,6 @@ impl Store {
         Ok(records)
     }
 
-    /// Applies a plan: entries appended, meeting state written, one transaction.
-    pub fn apply(&mut self, plan: &Plan, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut insert = tx.prepare(
-                "INSERT INTO entries (period, change, meeting_key, manager, client, start, calendar, uid,
-                    recurrence_id, weight, score, weight_delta, score_delta, reason, adjusts, booked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?;
-            for e in &plan.entries {
-                insert.execute(params![
-                    e.period,
-                    e.change.as_str(),
-                    e.meeting_key,
-                    e.manager,
-                    e.client,
-                    format_utc(e.start),
-                    e.calendar,
-                    e.uid,
-                    e.recurrence_id.map(format_utc),
-                    e.weight,
-                    e.score,
-                    e.weight_delta,
-                    e.score_delta,
-                    e.reason,
-                    e.adjusts,
-                    format_utc(now),
-                ])?;
-            }
-            let mut upsert = tx.prepare(
-                "INSERT INTO meetings (key, period, start, data) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (key) DO UPDATE SET period = ?2, start = ?3, data = ?4",
-            )?;
-            for r in &plan.upserts {
-                upsert.execute(params![
-                    r.key(),
-                    r.period(tz).to_string(),
-                    format_utc(r.start),
-                    serde_json::to_string(r)?
-                ])?;
-            }
-            let mut delete = tx.prepare("DELETE FROM meetings WHERE key = ?1")?;
-            for key in &plan.deletes {
-                delete.execute([key])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Entries booked in one month, oldest first.
     pub fn entries_in(&self, period: Period) -> Result<Vec<Entry>> {
         let mut stmt = self.conn.prepare(
@@ -579,8 +531,38 @@ impl Store {
     }
 }
 
+/// Appends ledger entries (inside the caller's transaction).
+fn insert_entries(tx: &Transaction, entries: &[Entry], now: DateTime<Utc>) -> Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO entries (period, change, meeting_key, manager, client, start, calendar, uid,
+            recurrence_id, weight, score, weight_delta, score_delta, reason, adjusts, booked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?;
+    for e in entries {
+        insert.execute(params![
+            e.period,
+            e.change.as_str(),
+            e.meeting_key,
+            e.manager,
+            e.client,
+            format_utc(e.start),
+            e.calendar,
+            e.uid,
+            e.recurrence_id.map(format_utc),
+            e.weight,
+            e.score,
+            e.weight_delta,
+            e.score_delta,
+            e.reason,
+            e.adjusts,
+            format_utc(now),
+        ])?;
+    }
+    Ok(())
+}
+
 const UPSERT_OCCURRENCE: &str = "INSERT INTO occurrences (calendar, uid, instance, start, data, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-     ON CONFLICT (calendar, uid, instance) DO UPDATE SET start = ?4, data = ?5, item = ?6";
+     ON CONFLICT (calendar, uid, instance) DO UPDATE SET start = ?4, data = ?5, item = ?6, to_read = 1";
 
 /// Meetings in report order: start, then manager, then the copy.
 pub fn sort_records(records: &mut [MeetingRecord]) {
