@@ -18,9 +18,9 @@ use crate::ledger::changes::{self, MeetingRecord};
 use crate::ledger::period::Period;
 use crate::ledger::{sort_records, ClosedPeriod, SourceState, Store, SyncCounts};
 use crate::model::{Client, Occurrence, ScoredMeeting};
-use crate::report::{monthly_report, Report, ReportInput};
+use crate::report::{coverage_window, monthly_report, Report, ReportInput};
 pub use crate::rescore::{score_and_book, ScoreSummary};
-use crate::score::{key_accounts, score, OrderBook};
+use crate::score::{key_accounts, score, OrderBook, KEY_ACCOUNT_WINDOW};
 use crate::sources::{
     calendar_sources, crm_sources, CalendarFetch, CrmFetch, SourceWarning, SyncContext,
 };
@@ -316,10 +316,15 @@ fn live_report(
     period: Period,
     now: DateTime<Utc>,
 ) -> Result<Report> {
-    let all: Vec<MeetingRecord> = store.meetings()?.into_values().collect();
+    let (from, to) = coverage_window(period, config.tz(), now, &config.scoring);
+    let recent = store.meetings_between(from, to)?;
     let month = store.meetings_in(period)?;
     let clients = store.clients()?;
-    let orders = OrderBook::new(&store.orders()?);
+    // Only the top-N rule reads revenue, and only the trailing year's.
+    let orders = match config.scoring.key_accounts_top {
+        Some(_) => OrderBook::new(&store.orders_created_between(now - KEY_ACCOUNT_WINDOW, now)?),
+        None => OrderBook::default(),
+    };
     let keys: HashSet<String> = key_accounts(&clients, &orders, &config.scoring, now);
     let entries = store.entries_in(period)?;
     Ok(monthly_report(&ReportInput {
@@ -329,7 +334,7 @@ fn live_report(
         settings: &config.scoring,
         managers: &config.managers,
         meetings: &month,
-        all_meetings: &all,
+        all_meetings: &recent,
         clients: &clients,
         key_accounts: &keys,
         entries: &entries,

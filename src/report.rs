@@ -95,7 +95,8 @@ pub struct ReportInput<'a> {
     pub managers: &'a [ManagerConfig],
     /// The month's meetings.
     pub meetings: &'a [MeetingRecord],
-    /// Every meeting (any month, any manager), for key-account coverage.
+    /// Meetings of any month and manager, at least those in the
+    /// `coverage_window` (key-account coverage).
     pub all_meetings: &'a [MeetingRecord],
     pub clients: &'a [Client],
     pub key_accounts: &'a HashSet<String>,
@@ -103,9 +104,21 @@ pub struct ReportInput<'a> {
     pub entries: &'a [Entry],
 }
 
+/// The span key-account coverage looks at: the `cadence_days` before the
+/// month's end (or before now, in a running month).
+pub fn coverage_window(
+    period: Period,
+    tz: Tz,
+    now: DateTime<Utc>,
+    settings: &ScoringConfig,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let end = now.min(period.end(tz));
+    (end - Duration::days(settings.cadence_days), end)
+}
+
 pub fn monthly_report(input: &ReportInput) -> Report {
-    let coverage_end = input.now.min(input.period.end(input.tz));
-    let coverage_start = coverage_end - Duration::days(input.settings.cadence_days);
+    let (coverage_start, coverage_end) =
+        coverage_window(input.period, input.tz, input.now, input.settings);
     let met_in_window: HashSet<&str> = input
         .all_meetings
         .iter()

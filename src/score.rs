@@ -282,7 +282,7 @@ fn outcome(kind: OutcomeKind, is_final: bool) -> Outcome {
 }
 
 /// The trailing revenue window of the key-account rule: 12 months.
-const KEY_ACCOUNT_WINDOW_DAYS: i64 = 365;
+pub const KEY_ACCOUNT_WINDOW: Duration = Duration::days(365);
 
 /// Key accounts at `now`: the CRM flag, plus the top N clients by trailing
 /// 12-month revenue when `settings.key_accounts_top` is set.
@@ -302,7 +302,7 @@ pub fn key_accounts(
         .map(|c| c.id.clone())
         .collect();
     if let Some(top) = settings.key_accounts_top {
-        let since = now - Duration::days(KEY_ACCOUNT_WINDOW_DAYS);
+        let since = now - KEY_ACCOUNT_WINDOW;
         let mut revenue: Vec<(i128, &str)> = clients
             .iter()
             .map(|c| (orders.units_in(&c.id, since..now), c.id.as_str()))

@@ -141,16 +141,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SyncCounts> {
         let tx = self.conn.transaction()?;
-        let mut existing: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+        // Stored rows by key with a digest of their data, not the data: a
+        // calendar of a million events must not be held twice.
+        let mut existing: BTreeMap<(String, String), (String, DataDigest)> = BTreeMap::new();
         {
             let mut stmt = tx
                 .prepare("SELECT uid, instance, item, data FROM occurrences WHERE calendar = ?1")?;
-            let rows = stmt.query_map([&state.id], |r| {
-                Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
-            })?;
-            for row in rows {
-                let (key, value) = row?;
-                existing.insert(key, value);
+            let mut rows = stmt.query([&state.id])?;
+            while let Some(r) = rows.next()? {
+                let digest = digest(r.get_ref(3)?.as_str()?);
+                existing.insert((r.get(0)?, r.get(1)?), (r.get(2)?, digest));
             }
         }
         let mut counts = SyncCounts::default();
@@ -161,7 +161,7 @@ impl Store {
                     let key = (occ.uid.clone(), instance_key(occ.recurrence_id));
                     let data = serde_json::to_string(occ)?;
                     match existing.remove(&key) {
-                        Some((old_item, old)) if old == data && old_item == item.key => {
+                        Some((old_item, old)) if old == digest(&data) && old_item == item.key => {
                             counts.unchanged += 1
                         }
                         _ => {
@@ -245,26 +245,16 @@ impl Store {
     ) -> Result<SyncCounts> {
         let tx = self.conn.transaction()?;
         let mut counts = SyncCounts::default();
-        let c = replace_rows(
-            &tx,
-            "clients",
-            &state.id,
-            clients
-                .iter()
-                .map(|c| Ok((c.id.clone(), None, serde_json::to_string(c)?))),
-        )?;
-        let o = replace_rows(
-            &tx,
-            "orders",
-            &state.id,
-            orders.iter().map(|o| {
-                Ok((
-                    o.id.clone(),
-                    Some((o.client_id.clone(), format_utc(o.created_at))),
-                    serde_json::to_string(o)?,
-                ))
-            }),
-        )?;
+        let c = replace_rows(&tx, "clients", &state.id, clients, |c| {
+            Ok((c.id.as_str(), None, serde_json::to_string(c)?))
+        })?;
+        let o = replace_rows(&tx, "orders", &state.id, orders, |o| {
+            Ok((
+                o.id.as_str(),
+                Some((o.client_id.as_str(), format_utc(o.created_at))),
+                serde_json::to_string(o)?,
+            ))
+        })?;
         for part in [c, o] {
             counts.upserted += part.upserted;
             counts.deleted += part.deleted;
@@ -352,6 +342,20 @@ impl Store {
         Ok(orders)
     }
 
+    /// Orders created in [from, to) (for the trailing-revenue rule).
+    pub fn orders_created_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Order>> {
+        let mut orders: Vec<Order> = self.json_rows(
+            "SELECT data FROM orders WHERE created_at >= ?1 AND created_at < ?2 ORDER BY id, crm",
+            params![format_utc(from), format_utc(to)],
+        )?;
+        orders.dedup_by(|a, b| a.id == b.id);
+        Ok(orders)
+    }
+
     pub fn counts(&self) -> Result<BTreeMap<&'static str, i64>> {
         let mut out = BTreeMap::new();
         for table in [
@@ -377,6 +381,18 @@ impl Store {
         let records: Vec<MeetingRecord> =
             self.json_rows("SELECT data FROM meetings ORDER BY key", [])?;
         Ok(records.into_iter().map(|r| (r.key(), r)).collect())
+    }
+
+    /// Current meetings starting in [from, to).
+    pub fn meetings_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<MeetingRecord>> {
+        self.json_rows(
+            "SELECT data FROM meetings WHERE start >= ?1 AND start < ?2",
+            params![format_utc(from), format_utc(to)],
+        )
     }
 
     /// Current meetings of one month, by start.
@@ -531,6 +547,17 @@ impl Store {
     }
 }
 
+/// SHA-256 of an occurrence's stored JSON, truncated to 128 bits.
+type DataDigest = [u8; 16];
+
+fn digest(data: &str) -> DataDigest {
+    use sha2::{Digest, Sha256};
+    let full = Sha256::digest(data.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
 /// Appends ledger entries (inside the caller's transaction).
 fn insert_entries(tx: &Transaction, entries: &[Entry], now: DateTime<Utc>) -> Result<()> {
     let mut insert = tx.prepare_cached(
@@ -632,25 +659,68 @@ fn write_success(tx: &Transaction, state: &SourceState, now: DateTime<Utc>) -> R
     Ok(())
 }
 
-type RowFields = (String, Option<(String, String)>, String);
+/// A CRM row as stored: id, (client id, created_at) for orders, JSON data.
+type RowFields<'r> = (&'r str, Option<(&'r str, String)>, String);
 
-/// Diff-replaces the rows of one CRM in `clients` or `orders`.
-fn replace_rows(
+/// Diff-replaces the rows of one CRM in `clients` or `orders`: a merge of the
+/// incoming rows sorted by id with the stored ones read in id order, so
+/// memory holds ids and positions, never a second copy of every row.
+fn replace_rows<'r, T>(
     tx: &Transaction,
     table: &str,
     crm: &str,
-    rows: impl Iterator<Item = Result<RowFields>>,
+    rows: &'r [T],
+    fields: impl Fn(&'r T) -> Result<RowFields<'r>>,
 ) -> Result<SyncCounts> {
-    let mut existing: BTreeMap<String, String> = BTreeMap::new();
-    {
-        let mut stmt = tx.prepare(&format!("SELECT id, data FROM {table} WHERE crm = ?1"))?;
-        let found = stmt.query_map([crm], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for row in found {
-            let (id, data) = row?;
-            existing.insert(id, data);
-        }
+    let mut sorted: Vec<(&str, usize)> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        sorted.push((fields(row)?.0, i));
     }
+    // Stable: of two rows with one id the later one wins, as before.
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    sorted.dedup_by(|later, earlier| {
+        if later.0 == earlier.0 {
+            earlier.1 = later.1;
+            true
+        } else {
+            false
+        }
+    });
+
     let mut counts = SyncCounts::default();
+    let mut writes: Vec<usize> = Vec::new();
+    let mut deletes: Vec<String> = Vec::new();
+    {
+        // Writes wait until the scan is over: SQLite leaves a scan of a
+        // table changed under it undefined.
+        let mut stmt = tx.prepare(&format!(
+            "SELECT id, data FROM {table} WHERE crm = ?1 ORDER BY id"
+        ))?;
+        let mut stored = stmt.query([crm])?;
+        let mut next = 0;
+        while let Some(row) = stored.next()? {
+            let id: String = row.get(0)?;
+            while next < sorted.len() && sorted[next].0 < id.as_str() {
+                writes.push(sorted[next].1);
+                next += 1;
+            }
+            if next < sorted.len() && sorted[next].0 == id.as_str() {
+                let (_, _, data) = fields(&rows[sorted[next].1])?;
+                let old = row.get_ref(1)?.as_str()?;
+                if old == data {
+                    counts.unchanged += 1;
+                } else {
+                    writes.push(sorted[next].1);
+                }
+                next += 1;
+            } else {
+                deletes.push(id);
+            }
+        }
+        writes.extend(sorted[next..].iter().map(|(_, i)| *i));
+    }
+    drop(sorted);
+
     let upsert_sql = if table == "orders" {
         "INSERT INTO orders (crm, id, client_id, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (crm, id) DO UPDATE SET client_id = ?3, created_at = ?4, data = ?5"
@@ -659,23 +729,18 @@ fn replace_rows(
          ON CONFLICT (crm, id) DO UPDATE SET data = ?3"
     };
     let mut upsert = tx.prepare(upsert_sql)?;
-    for row in rows {
-        let (id, extra, data) = row?;
-        match existing.remove(&id) {
-            Some(old) if old == data => counts.unchanged += 1,
-            _ => {
-                match &extra {
-                    Some((client_id, created_at)) => {
-                        upsert.execute(params![crm, id, client_id, created_at, data])?
-                    }
-                    None => upsert.execute(params![crm, id, data])?,
-                };
-                counts.upserted += 1;
+    for i in writes {
+        let (id, extra, data) = fields(&rows[i])?;
+        match extra {
+            Some((client_id, created_at)) => {
+                upsert.execute(params![crm, id, client_id, created_at, data])?
             }
-        }
+            None => upsert.execute(params![crm, id, data])?,
+        };
+        counts.upserted += 1;
     }
     let mut delete = tx.prepare(&format!("DELETE FROM {table} WHERE crm = ?1 AND id = ?2"))?;
-    for id in existing.keys() {
+    for id in &deletes {
         delete.execute(params![crm, id])?;
         counts.deleted += 1;
     }
