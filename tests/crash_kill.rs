@@ -1,0 +1,471 @@
+//! Crash safety (issue 7): the real binary is SIGKILLed at seeded random
+//! points of `sync`, `score`, `close` and `email --send`, restarted, and the
+//! end state must be the uninterrupted run's: `PRAGMA integrity_check` ok,
+//! the same ledger (every table, and what `meetings`, `entries` and `report`
+//! print) and exactly one email per recipient over the whole seed.
+//!
+//! Seeds: `MEETLEDGER_CRASH_SEEDS` (default 3, as in CI) runs seeds 1..=N;
+//! `MEETLEDGER_CRASH_SEED=K` runs seed K alone. The full 50-seed run is
+//! `scripts/crash-test`. The input is a synthetic company
+//! (`examples/synth_company.rs`, built and run through cargo) big enough
+//! that each stage takes a noticeable time, so kills land at start-up,
+//! mid-read and mid-transaction alike.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::SmtpSink;
+
+/// After the end of November, so that November can be closed.
+const NOW: &str = "2026-12-02T10:00:00+03:00";
+const CLOSED_MONTH: &str = "2026-11";
+const MANAGERS: &str = "10";
+const MONTHS: &str = "12";
+const COMPANY_SEED: &str = "1";
+const DEFAULT_SEEDS: u64 = 3;
+
+/// The stages in the order a night runs them.
+const STAGES: [(&str, &[&str]); 4] = [
+    ("sync", &["sync"]),
+    ("score", &["score"]),
+    ("close", &["close", CLOSED_MONTH]),
+    ("email", &["email", "--send"]),
+];
+
+/// Columns that may legitimately differ after a crash: a resumed email
+/// counts one more attempt. (`--now` is fixed, so every timestamp the
+/// binary writes is the same in every run and is compared.)
+const VOLATILE_COLUMNS: [(&str, &str); 1] = [("sent_emails", "attempts")];
+
+/// splitmix64: a tiny seeded generator, stable across crate versions so a
+/// seed names the same kill delays forever.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Generates the synthetic company once; returns its config text with the
+/// calendar and CRM paths made absolute, so each run's folder holds only
+/// its own config, ledger and SMTP sink.
+fn generate_company(dir: &Path) -> String {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let mut command = Command::new(cargo);
+    command
+        .args(["run", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--example", "synth_company"]);
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    let output = command
+        .args(["--", "--managers", MANAGERS, "--months", MONTHS])
+        .args(["--seed", COMPANY_SEED, "--out"])
+        .arg(dir)
+        .output()
+        .expect("run cargo");
+    assert!(
+        output.status.success(),
+        "synth_company failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let config = std::fs::read_to_string(dir.join("meetledger.toml")).unwrap();
+    let base = dir.display().to_string();
+    let absolute = config
+        .replace(
+            "path = \"calendars/",
+            &format!("path = \"{base}/calendars/"),
+        )
+        .replace("= \"crm/", &format!("= \"{base}/crm/"));
+    assert!(
+        !absolute.contains("\"calendars/") && !absolute.contains("\"crm/"),
+        "a relative source path is left in the synthetic config"
+    );
+    absolute
+}
+
+/// One run of the night: its folder (config, ledger.db) and its SMTP sink,
+/// shared by every kill and restart of the run.
+struct NightRun {
+    dir: PathBuf,
+    config: PathBuf,
+    sink: SmtpSink,
+}
+
+impl NightRun {
+    fn new(dir: PathBuf, company_config: &str) -> NightRun {
+        std::fs::create_dir_all(&dir).unwrap();
+        let sink = SmtpSink::start(&dir.join("smtp"));
+        let config = dir.join("meetledger.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "{company_config}\n\n[email]\nfrom = \"meetledger@synth-pack.ru\"\nhead = [\"head@synth-pack.ru\"]\ntransport = \"smtp\"\nsmtp = {{ host = \"127.0.0.1\", port = {}, tls = \"none\" }}\n",
+                sink.port
+            ),
+        )
+        .unwrap();
+        NightRun { dir, config, sink }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_meetledger"));
+        command
+            .arg("--config")
+            .arg(&self.config)
+            .args(["--now", NOW])
+            .args(args)
+            .env_remove("MEETLEDGER_CONFIG")
+            .env("MEETLEDGER_LOG", "warn");
+        command
+    }
+
+    /// Runs a command to completion; it must succeed. Returns how long it
+    /// took, stdout and stderr.
+    fn complete(&self, args: &[&str]) -> (Duration, String, String) {
+        let started = Instant::now();
+        let output = self.command(args).output().expect("run meetledger");
+        let elapsed = started.elapsed();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            output.status.success(),
+            "meetledger {args:?} in {} exited with {}:\n{stdout}\n{stderr}",
+            self.dir.display(),
+            output.status
+        );
+        (elapsed, stdout, stderr)
+    }
+
+    /// Starts a command and SIGKILLs it after `delay`; true when it was
+    /// still running then (false: it had already exited by itself).
+    fn kill_after(&self, args: &[&str], delay: Duration) -> bool {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start meetledger");
+        std::thread::sleep(delay);
+        let running = child.try_wait().unwrap().is_none();
+        // Child::kill is SIGKILL on Unix: no handler, no flush, no unwinding.
+        let _ = child.kill();
+        let _ = child.wait();
+        running
+    }
+
+    fn stdout(&self, args: &[&str]) -> String {
+        self.complete(args).1
+    }
+}
+
+/// Everything a user or payroll relies on after the night.
+struct Snapshot {
+    integrity_ok: bool,
+    /// Every table's rows (volatile columns left out), sorted.
+    tables: BTreeMap<String, Vec<String>>,
+    /// What `meetings`, `entries` and `report` print, by command line.
+    printed: BTreeMap<String, String>,
+    /// Message-IDs the SMTP server received, by envelope recipient, in
+    /// arrival order.
+    mail: BTreeMap<String, Vec<String>>,
+}
+
+fn snapshot(run: &NightRun, periods: &[String]) -> Snapshot {
+    let ledger = run.dir.join("ledger.db");
+    // Integrity first, before any other reader touches the file.
+    let integrity_ok = meetledger::ledger::Store::open(&ledger)
+        .and_then(|store| store.integrity_ok())
+        .unwrap_or(false);
+    let tables = dump_tables(&ledger);
+
+    let mut printed = BTreeMap::new();
+    for period in periods {
+        for command in [
+            vec!["meetings", "--period", period, "--format", "jsonl"],
+            vec!["entries", "--period", period, "--format", "jsonl"],
+        ] {
+            printed.insert(command.join(" "), run.stdout(&command));
+        }
+    }
+    // The closed month (frozen) and the open one the entries land in now.
+    for period in [CLOSED_MONTH, "2026-12"] {
+        let command = ["report", "--period", period, "--format", "json"];
+        printed.insert(command.join(" "), run.stdout(&command));
+    }
+
+    // The sink writes a message before it answers 250; give a message whose
+    // sender was killed mid-DATA a moment to land.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut mail: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for raw in run.sink.messages() {
+        let header = |name: &str| {
+            raw.lines()
+                .take_while(|l| !l.is_empty())
+                .find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim().to_string())
+                })
+                .unwrap_or_default()
+        };
+        mail.entry(header("X-Rcpt-To"))
+            .or_default()
+            .push(header("Message-ID"));
+    }
+    Snapshot {
+        integrity_ok,
+        tables,
+        printed,
+        mail,
+    }
+}
+
+fn dump_tables(ledger: &Path) -> BTreeMap<String, Vec<String>> {
+    let db = rusqlite::Connection::open(ledger).unwrap();
+    let names: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut tables = BTreeMap::new();
+    for name in names {
+        let mut stmt = db.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+        let keep: Vec<usize> = (0..columns.len())
+            .filter(|&i| !VOLATILE_COLUMNS.contains(&(name.as_str(), columns[i].as_str())))
+            .collect();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let values: Vec<String> = keep
+                    .iter()
+                    .map(|&i| {
+                        let value = match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                            rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                format!("{:?}", String::from_utf8_lossy(t))
+                            }
+                            rusqlite::types::ValueRef::Blob(b) => format!("blob{b:?}"),
+                        };
+                        Ok(format!("{}={value}", columns[i]))
+                    })
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(values.join(" "))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.sort();
+        tables.insert(name, rows);
+    }
+    tables
+}
+
+/// What differs between the reference and a crashed run, briefly.
+fn differences(reference: &Snapshot, got: &Snapshot) -> Vec<String> {
+    let mut out = Vec::new();
+    if !got.integrity_ok {
+        out.push("PRAGMA integrity_check is not ok".to_string());
+    }
+    let mut compare = |what: &str, want: &[String], have: &[String]| {
+        if want == have {
+            return;
+        }
+        // Rows can be long (a closed month's frozen report): the start of
+        // a few is enough to see what went wrong.
+        let brief = |rows: &[String], other: &[String]| -> Vec<String> {
+            let other: std::collections::HashSet<&String> = other.iter().collect();
+            rows.iter()
+                .filter(|r| !other.contains(r))
+                .take(3)
+                .map(|r| r.chars().take(300).collect())
+                .collect()
+        };
+        let (missing, extra) = (brief(want, have), brief(have, want));
+        out.push(format!(
+            "{what}: {} rows, reference {}; missing e.g. {missing:?}; unexpected e.g. {extra:?}",
+            have.len(),
+            want.len()
+        ));
+    };
+    let no_rows = Vec::new();
+    let table_names: std::collections::BTreeSet<&String> =
+        reference.tables.keys().chain(got.tables.keys()).collect();
+    for name in table_names {
+        compare(
+            &format!("table {name}"),
+            reference.tables.get(name).unwrap_or(&no_rows),
+            got.tables.get(name).unwrap_or(&no_rows),
+        );
+    }
+    for (command, want) in &reference.printed {
+        let have = got.printed.get(command).cloned().unwrap_or_default();
+        let lines = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
+        compare(&format!("`{command}`"), &lines(want), &lines(&have));
+    }
+    // Exactly one message per recipient, the reference's recipients, with
+    // the reference's Message-ID. Two copies with the same Message-ID are
+    // a double too: the recipient sees two emails.
+    let recipients: std::collections::BTreeSet<&String> =
+        reference.mail.keys().chain(got.mail.keys()).collect();
+    for recipient in recipients {
+        let want = reference.mail.get(recipient).cloned().unwrap_or_default();
+        let have = got.mail.get(recipient).cloned().unwrap_or_default();
+        if want != have {
+            out.push(format!(
+                "email to {recipient}: received {have:?}, reference {want:?}"
+            ));
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct KillTally {
+    kills: usize,
+    landed: usize,
+    exited_before: usize,
+}
+
+#[test]
+fn killed_anywhere_in_the_night_the_ledger_ends_as_if_never_killed() {
+    let seeds: Vec<u64> = match std::env::var("MEETLEDGER_CRASH_SEED") {
+        Ok(one) => vec![one.parse().expect("MEETLEDGER_CRASH_SEED is a number")],
+        Err(_) => {
+            let n = std::env::var("MEETLEDGER_CRASH_SEEDS")
+                .map(|n| n.parse().expect("MEETLEDGER_CRASH_SEEDS is a number"))
+                .unwrap_or(DEFAULT_SEEDS);
+            (1..=n).collect()
+        }
+    };
+    let started = Instant::now();
+    // Under target/tmp so that a failing seed's folder can be kept for a look.
+    let root = tempfile::Builder::new()
+        .prefix("crash_kill-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let company_config = generate_company(&root.path().join("company"));
+
+    // The uninterrupted night: the reference, and each stage's duration.
+    let reference_run = NightRun::new(root.path().join("reference"), &company_config);
+    let mut durations = Vec::new();
+    for (name, args) in STAGES {
+        let (elapsed, _, _) = reference_run.complete(args);
+        eprintln!("reference {name}: {} ms", elapsed.as_millis());
+        durations.push(elapsed);
+    }
+    let periods: Vec<String> = {
+        let db = rusqlite::Connection::open(reference_run.dir.join("ledger.db")).unwrap();
+        let mut stmt = db
+            .prepare("SELECT period FROM meetings UNION SELECT period FROM entries ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let reference = snapshot(&reference_run, &periods);
+    assert!(reference.integrity_ok);
+    // The reference itself must be worth comparing against.
+    assert!(reference.tables["entries"].len() > 1000, "a big ledger");
+    assert_eq!(
+        reference.mail.len(),
+        11,
+        "ten managers and the head get an email"
+    );
+    assert!(reference.mail.values().all(|ids| ids.len() == 1));
+    drop(reference_run);
+
+    let mut tally: Vec<KillTally> = STAGES.iter().map(|_| KillTally::default()).collect();
+    let mut resumed_emails = 0;
+    let mut failures = Vec::new();
+    for &seed in &seeds {
+        let dir = root.path().join(format!("seed-{seed}"));
+        let run = NightRun::new(dir.clone(), &company_config);
+        let mut rng = SplitMix(seed);
+        let mut log = Vec::new();
+        for (stage, ((name, args), duration)) in STAGES.iter().zip(&durations).enumerate() {
+            let kills = rng.below(3);
+            let mut notes = Vec::new();
+            for _ in 0..kills {
+                let max = duration.as_millis() as u64 * 12 / 10;
+                let delay = Duration::from_millis(rng.below(max + 1));
+                let landed = run.kill_after(args, delay);
+                let t = &mut tally[stage];
+                t.kills += 1;
+                if landed {
+                    t.landed += 1;
+                } else {
+                    t.exited_before += 1;
+                }
+                notes.push(format!(
+                    "{}ms{}",
+                    delay.as_millis(),
+                    if landed { "" } else { " (had exited)" }
+                ));
+            }
+            let (_, _, stderr) = run.complete(args);
+            if *name == "email" {
+                resumed_emails += stderr.matches("send of this email was interrupted").count();
+            }
+            log.push(format!("{name}[{}]", notes.join(", ")));
+        }
+        let got = snapshot(&run, &periods);
+        let diff = differences(&reference, &got);
+        eprintln!(
+            "seed {seed}: {} -> {}",
+            log.join(" "),
+            if diff.is_empty() { "ok" } else { "FAILED" }
+        );
+        if !diff.is_empty() {
+            failures.push(format!(
+                "seed {seed} ({}), kept in {}:\n  {}",
+                log.join(" "),
+                dir.display(),
+                diff.join("\n  ")
+            ));
+        }
+    }
+
+    eprintln!(
+        "{} seeds in {:.1} s; kills per stage (landed while running / process had exited):",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for ((name, _), t) in STAGES.iter().zip(&tally) {
+        eprintln!(
+            "  {name}: {} kills, {} landed, {} after exit",
+            t.kills, t.landed, t.exited_before
+        );
+    }
+    eprintln!("  emails resent after an interrupted send (same Message-ID): {resumed_emails}");
+    if !failures.is_empty() {
+        // Keep every folder for inspection.
+        let kept = root.keep();
+        panic!(
+            "{} of {} seeds did not recover (folders under {}):\n{}",
+            failures.len(),
+            seeds.len(),
+            kept.display(),
+            failures.join("\n")
+        );
+    }
+}
