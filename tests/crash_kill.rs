@@ -11,14 +11,13 @@
 //! that each stage takes a noticeable time, so kills land at start-up,
 //! mid-read and mid-transaction alike.
 
-mod common;
-
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use common::SmtpSink;
 
 /// After the end of November, so that November can be closed.
 const NOW: &str = "2026-12-02T10:00:00+03:00";
@@ -98,28 +97,156 @@ fn generate_company(dir: &Path) -> String {
     absolute
 }
 
-/// One run of the night: its folder (config, ledger.db) and its SMTP sink,
-/// shared by every kill and restart of the run.
+/// What the SMTP server saw on one TCP connection: the messages it
+/// accepted (envelope recipient, Message-ID), in order, and whether the
+/// client ended with QUIT. Every meetledger process opens its own
+/// connections, and processes run one after another.
+#[derive(Debug, Clone, Default)]
+struct SmtpConnection {
+    accepted: Vec<(String, String)>,
+    /// Commands the client sent after the last accepted message (a MAIL
+    /// FROM for the next one means it had recorded the last as sent).
+    commands_after_last: usize,
+    quit: bool,
+}
+
+/// A minimal SMTP server on 127.0.0.1 (EHLO, MAIL, RCPT, DATA, RSET, NOOP,
+/// QUIT) that accepts everything and records each connection. A message
+/// counts as accepted the moment its final "." arrives, before the 250 is
+/// written, as a real server commits it to its queue: a client killed
+/// after sending "." has delivered it.
+struct SmtpTrace {
+    port: u16,
+    connections: Arc<Mutex<Vec<SmtpConnection>>>,
+}
+
+impl SmtpTrace {
+    fn start() -> SmtpTrace {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections: Arc<Mutex<Vec<SmtpConnection>>> = Arc::default();
+        let shared = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let index = {
+                    let mut all = shared.lock().unwrap();
+                    all.push(SmtpConnection::default());
+                    all.len() - 1
+                };
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = serve_smtp(stream, index, &shared);
+                });
+            }
+        });
+        SmtpTrace { port, connections }
+    }
+
+    fn connections(&self) -> Vec<SmtpConnection> {
+        self.connections.lock().unwrap().clone()
+    }
+}
+
+fn serve_smtp(
+    stream: TcpStream,
+    index: usize,
+    connections: &Mutex<Vec<SmtpConnection>>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    writer.write_all(b"220 crash-kill ESMTP\r\n")?;
+    let mut recipients: Vec<String> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(()); // the client is gone (killed, or closed without QUIT)
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        connections.lock().unwrap()[index].commands_after_last += 1;
+        let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+            b"250 crash-kill\r\n"
+        } else if command.starts_with("MAIL FROM:") {
+            recipients.clear();
+            b"250 OK\r\n"
+        } else if command.starts_with("RCPT TO:") {
+            let address = line.trim_end()[8..]
+                .trim()
+                .trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            recipients.push(address);
+            b"250 OK\r\n"
+        } else if command == "DATA" {
+            writer.write_all(b"354 end with <CRLF>.<CRLF>\r\n")?;
+            let mut message_id = String::new();
+            let mut in_headers = true;
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok(()); // cut mid-message: not delivered
+                }
+                let text = line.trim_end_matches(['\r', '\n']);
+                if text == "." {
+                    break;
+                }
+                if text.is_empty() {
+                    in_headers = false;
+                }
+                if in_headers {
+                    if let Some((name, value)) = text.split_once(':') {
+                        if name.eq_ignore_ascii_case("Message-ID") {
+                            message_id = value.trim().to_string();
+                        }
+                    }
+                }
+            }
+            let mut all = connections.lock().unwrap();
+            for to in recipients.drain(..) {
+                all[index].accepted.push((to, message_id.clone()));
+            }
+            all[index].commands_after_last = 0;
+            b"250 OK queued\r\n"
+        } else if command == "RSET" {
+            recipients.clear();
+            b"250 OK\r\n"
+        } else if command == "NOOP" {
+            b"250 OK\r\n"
+        } else if command == "QUIT" {
+            connections.lock().unwrap()[index].quit = true;
+            writer.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            b"502 not implemented\r\n"
+        };
+        writer.write_all(reply)?;
+    }
+}
+
+/// One run of the night: its folder (config, ledger.db) and its SMTP
+/// server, shared by every kill and restart of the run.
 struct NightRun {
     dir: PathBuf,
     config: PathBuf,
-    sink: SmtpSink,
+    smtp: SmtpTrace,
 }
 
 impl NightRun {
     fn new(dir: PathBuf, company_config: &str) -> NightRun {
         std::fs::create_dir_all(&dir).unwrap();
-        let sink = SmtpSink::start(&dir.join("smtp"));
+        let smtp = SmtpTrace::start();
         let config = dir.join("meetledger.toml");
         std::fs::write(
             &config,
             format!(
                 "{company_config}\n\n[email]\nfrom = \"meetledger@synth-pack.ru\"\nhead = [\"head@synth-pack.ru\"]\ntransport = \"smtp\"\nsmtp = {{ host = \"127.0.0.1\", port = {}, tls = \"none\" }}\n",
-                sink.port
+                smtp.port
             ),
         )
         .unwrap();
-        NightRun { dir, config, sink }
+        NightRun { dir, config, smtp }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -180,9 +307,8 @@ struct Snapshot {
     tables: BTreeMap<String, Vec<String>>,
     /// What `meetings`, `entries` and `report` print, by command line.
     printed: BTreeMap<String, String>,
-    /// Message-IDs the SMTP server received, by envelope recipient, in
-    /// arrival order.
-    mail: BTreeMap<String, Vec<String>>,
+    /// The SMTP server's connections, in the order they were opened.
+    smtp: Vec<SmtpConnection>,
 }
 
 fn snapshot(run: &NightRun, periods: &[String]) -> Snapshot {
@@ -208,30 +334,15 @@ fn snapshot(run: &NightRun, periods: &[String]) -> Snapshot {
         printed.insert(command.join(" "), run.stdout(&command));
     }
 
-    // The sink writes a message before it answers 250; give a message whose
-    // sender was killed mid-DATA a moment to land.
+    // A message whose sender was killed right after its final "." may
+    // still be on its way through the server's socket buffer.
     std::thread::sleep(Duration::from_millis(200));
-    let mut mail: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for raw in run.sink.messages() {
-        let header = |name: &str| {
-            raw.lines()
-                .take_while(|l| !l.is_empty())
-                .find_map(|l| {
-                    l.split_once(':')
-                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                        .map(|(_, v)| v.trim().to_string())
-                })
-                .unwrap_or_default()
-        };
-        mail.entry(header("X-Rcpt-To"))
-            .or_default()
-            .push(header("Message-ID"));
-    }
+    let smtp = run.smtp.connections();
     Snapshot {
         integrity_ok,
         tables,
         printed,
-        mail,
+        smtp,
     }
 }
 
@@ -321,21 +432,71 @@ fn differences(reference: &Snapshot, got: &Snapshot) -> Vec<String> {
         let lines = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
         compare(&format!("`{command}`"), &lines(want), &lines(&have));
     }
-    // Exactly one message per recipient, the reference's recipients, with
-    // the reference's Message-ID. Two copies with the same Message-ID are
-    // a double too: the recipient sees two emails.
-    let recipients: std::collections::BTreeSet<&String> =
-        reference.mail.keys().chain(got.mail.keys()).collect();
-    for recipient in recipients {
-        let want = reference.mail.get(recipient).cloned().unwrap_or_default();
-        let have = got.mail.get(recipient).cloned().unwrap_or_default();
-        if want != have {
-            out.push(format!(
-                "email to {recipient}: received {have:?}, reference {want:?}"
-            ));
+    out
+}
+
+/// Every copy each recipient was sent: (connection, position on it,
+/// Message-ID), in the order the connections were opened.
+fn copies(smtp: &[SmtpConnection]) -> BTreeMap<String, Vec<(usize, usize, String)>> {
+    let mut out: BTreeMap<String, Vec<(usize, usize, String)>> = BTreeMap::new();
+    for (c, connection) in smtp.iter().enumerate() {
+        for (position, (to, id)) in connection.accepted.iter().enumerate() {
+            out.entry(to.clone())
+                .or_default()
+                .push((c, position, id.clone()));
         }
     }
     out
+}
+
+/// One email per recipient: the reference's recipients, each with the
+/// reference's Message-ID, and no other message. A second copy of that same
+/// message is what the outbox allows, and only then: the sender was killed
+/// after the server had the copy and before it recorded it as sent, i.e.
+/// the copy is the last thing its connection did (no next MAIL FROM, no
+/// QUIT). SMTP cannot do better: the server's acceptance and our commit
+/// are two systems. Returns (problems, allowed doubles).
+fn check_mail(reference: &[SmtpConnection], got: &[SmtpConnection]) -> (Vec<String>, Vec<String>) {
+    let want = copies(reference);
+    let have = copies(got);
+    let (mut problems, mut doubles) = (Vec::new(), Vec::new());
+    let recipients: std::collections::BTreeSet<&String> = want.keys().chain(have.keys()).collect();
+    for recipient in recipients {
+        let Some([(_, _, want_id)]) = want.get(recipient).map(Vec::as_slice) else {
+            problems.push(format!(
+                "email to {recipient}: not a recipient of the uninterrupted night"
+            ));
+            continue;
+        };
+        let sent = have.get(recipient).cloned().unwrap_or_default();
+        if sent.is_empty() {
+            problems.push(format!("email to {recipient}: never sent"));
+        }
+        for (_, _, id) in &sent {
+            if id != want_id {
+                problems.push(format!(
+                    "email to {recipient}: a different message {id}, reference {want_id}"
+                ));
+            }
+        }
+        for (c, position, _) in sent.iter().take(sent.len().saturating_sub(1)) {
+            let connection = &got[*c];
+            let last = position + 1 == connection.accepted.len();
+            if last && connection.commands_after_last == 0 && !connection.quit {
+                doubles.push(recipient.clone());
+            } else {
+                problems.push(format!(
+                    "email to {recipient}: sent {} times; copy {} (connection {c}) was followed by {} more message(s), {} command(s){}, so the sender had recorded it",
+                    sent.len(),
+                    position + 1,
+                    connection.accepted.len() - position - 1,
+                    connection.commands_after_last,
+                    if connection.quit { " and QUIT" } else { "" }
+                ));
+            }
+        }
+    }
+    (problems, doubles)
 }
 
 #[derive(Default)]
@@ -386,16 +547,18 @@ fn killed_anywhere_in_the_night_the_ledger_ends_as_if_never_killed() {
     assert!(reference.integrity_ok);
     // The reference itself must be worth comparing against.
     assert!(reference.tables["entries"].len() > 1000, "a big ledger");
+    let reference_mail = copies(&reference.smtp);
     assert_eq!(
-        reference.mail.len(),
+        reference_mail.len(),
         11,
-        "ten managers and the head get an email"
+        "ten managers and the head get an email: {reference_mail:?}"
     );
-    assert!(reference.mail.values().all(|ids| ids.len() == 1));
+    assert!(reference_mail.values().all(|sent| sent.len() == 1));
     drop(reference_run);
 
     let mut tally: Vec<KillTally> = STAGES.iter().map(|_| KillTally::default()).collect();
     let mut resumed_emails = 0;
+    let (mut double_seeds, mut double_copies) = (0, 0);
     let mut failures = Vec::new();
     for &seed in &seeds {
         let dir = root.path().join(format!("seed-{seed}"));
@@ -429,7 +592,14 @@ fn killed_anywhere_in_the_night_the_ledger_ends_as_if_never_killed() {
             log.push(format!("{name}[{}]", notes.join(", ")));
         }
         let got = snapshot(&run, &periods);
-        let diff = differences(&reference, &got);
+        let mut diff = differences(&reference, &got);
+        let (mail_problems, doubles) = check_mail(&reference.smtp, &got.smtp);
+        diff.extend(mail_problems);
+        if !doubles.is_empty() {
+            log.push(format!("double in the kill window: {}", doubles.join(", ")));
+            double_seeds += 1;
+            double_copies += doubles.len();
+        }
         eprintln!(
             "seed {seed}: {} -> {}",
             log.join(" "),
@@ -456,7 +626,10 @@ fn killed_anywhere_in_the_night_the_ledger_ends_as_if_never_killed() {
             t.kills, t.landed, t.exited_before
         );
     }
-    eprintln!("  emails resent after an interrupted send (same Message-ID): {resumed_emails}");
+    eprintln!(
+        "  emails resent after an interrupted send (same Message-ID): {resumed_emails}; \
+         of these the server already had {double_copies} (a recipient got two copies) in {double_seeds} seeds"
+    );
     if !failures.is_empty() {
         // Keep every folder for inspection.
         let kept = root.keep();
