@@ -627,8 +627,9 @@ fn killed_anywhere_in_the_night_the_ledger_ends_as_if_never_killed() {
         );
     }
     eprintln!(
-        "  emails resent after an interrupted send (same Message-ID): {resumed_emails}; \
-         of these the server already had {double_copies} (a recipient got two copies) in {double_seeds} seeds"
+        "  emails the finishing runs resent after an interrupted send: {resumed_emails}; \
+         recipients who got two copies of one message (killed between the message \
+         leaving meetledger and the outbox commit): {double_copies}, in {double_seeds} seeds"
     );
     if !failures.is_empty() {
         // Keep every folder for inspection.
