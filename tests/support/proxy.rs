@@ -3,10 +3,14 @@
 //! networks do (500, 503, 429 with `Retry-After: 0`, a dropped connection, a
 //! body cut off short of its Content-Length, a body cut off with a matching
 //! Content-Length), or hides RFC 6578 support to force the ctag/etag path.
+//! With `Options::delays` it also holds answers back: a delay the client
+//! should sit out, and a stall (half the body, then silence) longer than the
+//! client's timeout, which it must give up on and retry.
 //! One request per connection: it answers with `Connection: close`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,8 +25,29 @@ pub enum Fault {
     Drop,
     ShortBody,
     CutXml,
+    /// The whole answer, `Delays::short` late.
+    Delay,
+    /// The head and half the body, then nothing for `Delays::stall`.
+    Stall,
 }
 
+impl Fault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Status500 => "500",
+            Fault::Status503 => "503",
+            Fault::TooMany => "429",
+            Fault::Drop => "drop",
+            Fault::ShortBody => "short-body",
+            Fault::CutXml => "cut-body",
+            Fault::Delay => "delay",
+            Fault::Stall => "stall",
+        }
+    }
+}
+
+/// Without `Options::delays`: the draw the existing fault tests were
+/// written against (same seed, same faults).
 const FAULTS: [Fault; 6] = [
     Fault::Status500,
     Fault::Status503,
@@ -31,6 +56,26 @@ const FAULTS: [Fault; 6] = [
     Fault::ShortBody,
     Fault::CutXml,
 ];
+
+const FAULTS_WITH_DELAYS: [Fault; 8] = [
+    Fault::Status500,
+    Fault::Status503,
+    Fault::TooMany,
+    Fault::Drop,
+    Fault::ShortBody,
+    Fault::CutXml,
+    Fault::Delay,
+    Fault::Stall,
+];
+
+/// How long the delay faults hold an answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Delays {
+    /// Shorter than the client's timeout: the answer arrives, late.
+    pub short: Duration,
+    /// Longer than the client's timeout: the client gives up first.
+    pub stall: Duration,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Logged {
@@ -49,6 +94,8 @@ pub struct Options {
     /// Strip `sync-collection` from `supported-report-set` and refuse the
     /// report: a server with ctag/etag only.
     pub hide_sync: bool,
+    /// Adds `Delay` and `Stall` to the faults drawn.
+    pub delays: Option<Delays>,
 }
 
 struct State {
@@ -98,6 +145,15 @@ impl Proxy {
     pub fn take(&self) -> Vec<Logged> {
         std::mem::take(&mut *self.state.log.lock().unwrap())
     }
+}
+
+/// Faulted requests per kind (by `Fault::name`), and the request count.
+pub fn tally(log: &[Logged]) -> (usize, std::collections::BTreeMap<&'static str, usize>) {
+    let mut by_kind = std::collections::BTreeMap::new();
+    for fault in log.iter().filter_map(|l| l.fault) {
+        *by_kind.entry(fault.name()).or_insert(0) += 1;
+    }
+    (log.len(), by_kind)
 }
 
 impl Drop for Proxy {
@@ -189,10 +245,15 @@ async fn handle(mut client: TcpStream, state: &State) -> std::io::Result<()> {
         .then(|| meetledger::sources::caldav::xml::parse(&body).ok())
         .flatten()
         .map(|root| root.name);
+    let kinds: &[Fault] = if state.options.delays.is_some() {
+        &FAULTS_WITH_DELAYS
+    } else {
+        &FAULTS
+    };
     let fault = state.options.faults.and_then(|(_, share)| {
         let mut rng = state.rng.lock().unwrap();
         rng.random_bool(share)
-            .then(|| FAULTS[rng.random_range(0..FAULTS.len())])
+            .then(|| kinds[rng.random_range(0..kinds.len())])
     });
     state.log.lock().unwrap().push(Logged {
         method: method.clone(),
@@ -263,15 +324,33 @@ async fn handle(mut client: TcpStream, state: &State) -> std::io::Result<()> {
         .next()
         .unwrap_or("HTTP/1.1 502 Bad Gateway");
     let headers = kept_headers(&answer_head);
-    let out = match fault {
-        Some(Fault::Drop) => return Ok(()),
-        Some(Fault::ShortBody) if answer_body.len() > 1 => {
+    let delays = state.options.delays;
+    let out = match (fault, delays) {
+        (Some(Fault::Drop), _) => return Ok(()),
+        (Some(Fault::Delay), Some(delays)) => {
+            tokio::time::sleep(delays.short).await;
+            response(status_line, &headers, &answer_body, answer_body.len())
+        }
+        (Some(Fault::Stall), Some(delays)) => {
+            // Promise the whole body, send half (or nothing of an empty
+            // answer), then go quiet past the client's timeout.
+            let half = answer_body.len() / 2;
+            if half > 0 {
+                let mut bytes = response(status_line, &headers, &answer_body, answer_body.len());
+                bytes.truncate(bytes.len() - (answer_body.len() - half));
+                client.write_all(&bytes).await?;
+                client.flush().await?;
+            }
+            tokio::time::sleep(delays.stall).await;
+            return Ok(());
+        }
+        (Some(Fault::ShortBody), _) if answer_body.len() > 1 => {
             let half = answer_body.len() / 2;
             let mut bytes = response(status_line, &headers, &answer_body, answer_body.len());
             bytes.truncate(bytes.len() - (answer_body.len() - half));
             bytes
         }
-        Some(Fault::CutXml) if answer_body.len() > 1 => {
+        (Some(Fault::CutXml), _) if answer_body.len() > 1 => {
             let half = answer_body.len() / 2;
             response(status_line, &headers, &answer_body[..half], half)
         }
