@@ -21,8 +21,10 @@ use crate::model::{Client, Occurrence, ScoredMeeting};
 use crate::report::{coverage_window, monthly_report, Report, ReportInput};
 pub use crate::rescore::{score_and_book, ScoreSummary};
 use crate::score::{key_accounts, score, OrderBook, KEY_ACCOUNT_WINDOW};
+use crate::sources::http::HttpClient;
 use crate::sources::{
-    calendar_sources, crm_sources, CalendarFetch, CrmFetch, SourceWarning, SyncContext,
+    calendar_sources, crm_sources, crm_sources_with, CalendarFetch, CrmFetch, SourceWarning,
+    SyncContext,
 };
 
 /// How one source's sync went.
@@ -64,8 +66,17 @@ fn stored_cursors<'a>(
 /// Pulls every configured source into the store: fetches run concurrently
 /// (bounded), each answer is stored in its own transaction as it arrives.
 pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Result<SyncSummary> {
-    let ctx = SyncContext::new(config, now);
-    let ctx = &ctx;
+    sync_with(config, store, &SyncContext::new(config, now)).await
+}
+
+/// `sync` with the given context: its HTTP settings (timeouts, retries)
+/// serve every source, calendars and CRMs alike.
+pub async fn sync_with(
+    config: &Config,
+    store: &mut Store,
+    ctx: &SyncContext,
+) -> Result<SyncSummary> {
+    let now = ctx.now;
     let mut outcomes = Vec::new();
 
     let mut calendars = calendar_sources(config);
@@ -123,7 +134,10 @@ pub async fn sync(config: &Config, store: &mut Store, now: DateTime<Utc>) -> Res
     }
     drop(fetches);
 
-    let mut crms = crm_sources(config);
+    let mut crms = match HttpClient::new(ctx.http.clone()) {
+        Ok(client) => crm_sources_with(config, &client),
+        Err(_) => crm_sources(config),
+    };
     let offset = calendars.len();
     let cursors = stored_cursors(store, crms.iter().map(|s| s.id()))?;
     let pending: Vec<BoxFuture<'_, Fetched<CrmFetch>>> = crms

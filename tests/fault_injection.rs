@@ -36,12 +36,10 @@ use std::time::{Duration, Instant};
 use meetledger::config::Config;
 use meetledger::ledger::changes::{Entry, MeetingRecord};
 use meetledger::ledger::period::Period;
-use meetledger::ledger::{SourceState, Store};
+use meetledger::ledger::Store;
 use meetledger::pipeline;
-use meetledger::sources::http::{HttpClient, HttpSettings};
-use meetledger::sources::{
-    calendar_sources, crm_sources_with, CalendarFetch, CrmFetch, SyncContext,
-};
+use meetledger::sources::http::HttpSettings;
+use meetledger::sources::SyncContext;
 use serde_json::{json, Value};
 use support::proxy::{tally, Delays, Options, Proxy};
 use support::{fast_http, now, Radicale};
@@ -519,97 +517,24 @@ enum Outcome {
     Failed(String),
 }
 
-/// One sync of every source, as `pipeline::sync` stores it (each source's
-/// data and cursor in one transaction, a failure recorded and the stored
-/// data kept), with the faulted client's HTTP settings, which
-/// `pipeline::sync` does not take.
+/// One sync of every source through `pipeline::sync_with`, with the
+/// faulted client's HTTP settings (short timeouts, few attempts).
 async fn sync_round(config: &Config, store: &mut Store) -> Vec<(String, Outcome)> {
-    let at = now();
-    let mut ctx = SyncContext::new(config, at);
+    let mut ctx = SyncContext::new(config, now());
     ctx.http = faulty_http();
-    let success = |id: &str, kind: &str, cursor: String| SourceState {
-        id: id.to_string(),
-        kind: kind.to_string(),
-        cursor: Some(cursor),
-        ..SourceState::default()
-    };
-    let mut out = Vec::new();
-    for mut source in calendar_sources(config) {
-        let (id, kind) = (source.id().to_string(), source.kind());
-        let cursor = store.source(&id).unwrap().and_then(|s| s.cursor);
-        let outcome = match source.fetch(cursor.as_deref(), &ctx).await {
-            Ok(CalendarFetch::Unchanged) => {
-                store.record_unchanged(&id, at).unwrap();
-                Outcome::Unchanged
-            }
-            Ok(CalendarFetch::Full { items, cursor, .. }) => {
-                let state = success(&id, kind, cursor);
-                store.replace_calendar(&state, &items, at).unwrap();
-                Outcome::Stored
-            }
-            Ok(CalendarFetch::Delta {
-                changed,
-                deleted,
-                cursor,
-                ..
-            }) => {
-                let state = success(&id, kind, cursor);
-                store
-                    .apply_calendar_delta(&state, &changed, &deleted, at)
-                    .unwrap();
-                Outcome::Stored
-            }
-            Err(e) => {
-                let message = format!("{e:#}");
-                store.record_failure(&id, kind, &message, at).unwrap();
-                Outcome::Failed(message)
-            }
-        };
-        out.push((id, outcome));
-    }
-    let client = HttpClient::new(faulty_http()).unwrap();
-    for mut source in crm_sources_with(config, &client) {
-        let (id, kind) = (source.id().to_string(), source.kind());
-        let cursor = store.source(&id).unwrap().and_then(|s| s.cursor);
-        let outcome = match source.fetch(cursor.as_deref(), &ctx).await {
-            Ok(CrmFetch::Unchanged) => {
-                store.record_unchanged(&id, at).unwrap();
-                Outcome::Unchanged
-            }
-            Ok(CrmFetch::Full {
-                clients,
-                orders,
-                cursor,
-                ..
-            }) => {
-                let state = success(&id, kind, cursor);
-                store.replace_crm(&state, &clients, &orders, at).unwrap();
-                Outcome::Stored
-            }
-            Ok(CrmFetch::Delta {
-                clients,
-                orders,
-                deleted_clients,
-                deleted_orders,
-                cursor,
-                ..
-            }) => {
-                let state = success(&id, kind, cursor);
-                let deleted = (deleted_clients.as_slice(), deleted_orders.as_slice());
-                store
-                    .apply_crm_delta(&state, &clients, &orders, deleted, at)
-                    .unwrap();
-                Outcome::Stored
-            }
-            Err(e) => {
-                let message = format!("{e:#}");
-                store.record_failure(&id, kind, &message, at).unwrap();
-                Outcome::Failed(message)
-            }
-        };
-        out.push((id, outcome));
-    }
-    out
+    let summary = pipeline::sync_with(config, store, &ctx).await.unwrap();
+    summary
+        .sources
+        .into_iter()
+        .map(|s| {
+            let outcome = match s.result {
+                Ok(Some(_)) => Outcome::Stored,
+                Ok(None) => Outcome::Unchanged,
+                Err(message) => Outcome::Failed(message),
+            };
+            (s.id, outcome)
+        })
+        .collect()
 }
 
 /// How one phase of the faulted run went.
