@@ -66,7 +66,6 @@ ALTER TABLE meetings ADD COLUMN client TEXT NOT NULL DEFAULT '';
 ALTER TABLE meetings ADD COLUMN recheck_at TEXT;
 UPDATE meetings SET client = json_extract(data, '$.client');
 CREATE INDEX meetings_client ON meetings (client);
-CREATE INDEX meetings_start ON meetings (start);
 CREATE INDEX meetings_recheck ON meetings (recheck_at) WHERE recheck_at IS NOT NULL;
 
 -- The run's memory: `fingerprint` of everything besides occurrences and

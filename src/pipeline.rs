@@ -331,7 +331,7 @@ fn live_report(
     now: DateTime<Utc>,
 ) -> Result<Report> {
     let (from, to) = coverage_window(period, config.tz(), now, &config.scoring);
-    let recent = store.meetings_between(from, to)?;
+    let recent = store.meetings_between(from, to, config.tz())?;
     let month = store.meetings_in(period)?;
     let clients = store.clients()?;
     // Only the top-N rule reads revenue, and only the trailing year's.

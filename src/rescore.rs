@@ -104,8 +104,10 @@ pub fn score_and_book(
         full,
         ..ScoreSummary::default()
     };
+    let started = std::time::Instant::now();
     let mut dirty = run.take_dirty_parties()?;
     summary.reread = reread(&run, &classifier, full, now, &mut dirty)?;
+    let read_secs = started.elapsed().as_secs_f64();
     if full {
         dirty.extend(run.all_parties()?);
     }
@@ -189,6 +191,8 @@ pub fn score_and_book(
         reread = summary.reread,
         parties = summary.parties,
         full = summary.full,
+        read_secs,
+        total_secs = started.elapsed().as_secs_f64(),
         "scored"
     );
     Ok(summary)
@@ -227,10 +231,7 @@ fn reread(
             ));
             for stored in &batch {
                 let reading = classifier.read_copy(&stored.occurrence);
-                if stored.to_read
-                    || stored.party != reading.party
-                    || stored.recheck_at != reading.recheck_at
-                {
+                if stored.party != reading.party || stored.recheck_at != reading.recheck_at {
                     run.set_reading(
                         (&stored.calendar, &stored.uid, &stored.instance),
                         reading.party.as_deref(),
@@ -240,6 +241,8 @@ fn reread(
                 read += 1;
             }
         }
+        // One statement for the flags, not one per row.
+        run.clear_to_read()?;
         return Ok(read);
     }
 

@@ -92,16 +92,23 @@ impl ScoringRun<'_> {
         after: Option<&(String, String, String)>,
         limit: usize,
     ) -> Result<Vec<StoredOccurrence>> {
-        let (c, u, i) = after
-            .cloned()
-            .unwrap_or_else(|| (String::new(), String::new(), String::new()));
-        let first = after.is_none();
-        self.stored_occurrences(
-            "SELECT calendar, uid, instance, party, to_read, recheck_at, data FROM occurrences
-             WHERE ?1 OR (calendar, uid, instance) > (?2, ?3, ?4)
-             ORDER BY calendar, uid, instance LIMIT ?5",
-            params![first, c, u, i, limit as i64],
-        )
+        const COLUMNS: &str = "SELECT calendar, uid, instance, party, to_read, recheck_at, data
+                               FROM occurrences";
+        match after {
+            // Two statements, not `?1 OR (…) > (…)`: SQLite seeks the key
+            // range only when the condition is the comparison alone.
+            None => self.stored_occurrences(
+                &format!("{COLUMNS} ORDER BY calendar, uid, instance LIMIT ?1"),
+                params![limit as i64],
+            ),
+            Some((c, u, i)) => self.stored_occurrences(
+                &format!(
+                    "{COLUMNS} WHERE (calendar, uid, instance) > (?1, ?2, ?3)
+                     ORDER BY calendar, uid, instance LIMIT ?4"
+                ),
+                params![c, u, i, limit as i64],
+            ),
+        }
     }
 
     fn stored_occurrences(
@@ -147,6 +154,13 @@ impl ScoringRun<'_> {
             party,
             recheck_at.map(format_utc)
         ])?;
+        Ok(())
+    }
+
+    /// Marks every occurrence read (after a full run has read them all).
+    pub fn clear_to_read(&self) -> Result<()> {
+        self.tx
+            .execute("UPDATE occurrences SET to_read = 0 WHERE to_read = 1", [])?;
         Ok(())
     }
 

@@ -87,6 +87,10 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Score runs and full syncs touch most of a large ledger in one
+        // transaction: a page cache of 16 MiB (SQLite's default is 2 MiB)
+        // keeps them from re-reading and spilling pages (issue 7 profile).
+        conn.pragma_update(None, "cache_size", -16_384)?;
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
         migrations
             .to_latest(&mut conn)
@@ -383,15 +387,23 @@ impl Store {
         Ok(records.into_iter().map(|r| (r.key(), r)).collect())
     }
 
-    /// Current meetings starting in [from, to).
+    /// Current meetings starting in [from, to) (`tz` maps them to months,
+    /// which the index covers).
     pub fn meetings_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        tz: chrono_tz::Tz,
     ) -> Result<Vec<MeetingRecord>> {
         self.json_rows(
-            "SELECT data FROM meetings WHERE start >= ?1 AND start < ?2",
-            params![format_utc(from), format_utc(to)],
+            "SELECT data FROM meetings WHERE period >= ?1 AND period <= ?2
+               AND start >= ?3 AND start < ?4",
+            params![
+                Period::of(from, tz).to_string(),
+                Period::of(to, tz).to_string(),
+                format_utc(from),
+                format_utc(to)
+            ],
         )
     }
 
