@@ -173,6 +173,17 @@ pub async fn sync_with(
                     .replace_crm(&state, &clients, &orders, now)
                     .map(|c| (Some(c), warnings))
             }
+            Ok(CrmFetch::FullStream {
+                clients,
+                orders,
+                warnings,
+                cursor,
+            }) => {
+                let state = success_state(&id, &kind, cursor, &warnings);
+                store
+                    .replace_crm_streamed(&state, &clients, orders, now)
+                    .map(|(c, more)| (Some(c), warnings.into_iter().chain(more).collect()))
+            }
             Ok(CrmFetch::Delta {
                 clients,
                 orders,

@@ -95,7 +95,7 @@ struct Full {
 }
 
 fn full(fetch: CrmFetch) -> Full {
-    match fetch {
+    match fetch.collected() {
         CrmFetch::Full {
             clients,
             orders,

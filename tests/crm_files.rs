@@ -69,6 +69,7 @@ columns.orders = { id = "Номер", client_id = "Контрагент", create
         .fetch(None, &SyncContext::new(&config, now))
         .await
         .unwrap()
+        .collected()
     else {
         panic!("expected a full read");
     };

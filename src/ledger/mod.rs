@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::OverrideConfig;
 use crate::model::{Client, Occurrence, Order};
-use crate::sources::CalendarItem;
+use crate::sources::{CalendarItem, SourceWarning};
 use changes::{format_utc, Entry, MeetingRecord};
 use period::Period;
 
@@ -267,6 +267,78 @@ impl Store {
         write_success(&tx, state, now)?;
         tx.commit()?;
         Ok(counts)
+    }
+
+    /// `replace_crm` for streamed orders: each order is compared with the
+    /// stored one as it arrives and its id noted in a temporary table; ids
+    /// not seen are deleted at the end. Memory holds one order at a time.
+    /// Returns the counts and the stream's warnings (also stored with the
+    /// source's state).
+    pub fn replace_crm_streamed(
+        &mut self,
+        state: &SourceState,
+        clients: &[Client],
+        orders: impl Iterator<Item = Result<Order, SourceWarning>>,
+        now: DateTime<Utc>,
+    ) -> Result<(SyncCounts, Vec<SourceWarning>)> {
+        let tx = self.conn.transaction()?;
+        let mut counts = replace_rows(&tx, "clients", &state.id, clients, |c| {
+            Ok((c.id.as_str(), None, serde_json::to_string(c)?))
+        })?;
+        let mut warnings = Vec::new();
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS seen_orders (id TEXT PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM temp.seen_orders;",
+        )?;
+        {
+            let mut stored = tx.prepare("SELECT data FROM orders WHERE crm = ?1 AND id = ?2")?;
+            let mut upsert = tx.prepare(
+                "INSERT INTO orders (crm, id, client_id, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (crm, id) DO UPDATE SET client_id = ?3, created_at = ?4, data = ?5",
+            )?;
+            let mut seen = tx.prepare("INSERT OR IGNORE INTO temp.seen_orders (id) VALUES (?1)")?;
+            for item in orders {
+                let order = match item {
+                    Ok(order) => order,
+                    Err(warning) => {
+                        warnings.push(warning);
+                        continue;
+                    }
+                };
+                let data = serde_json::to_string(&order)?;
+                let old: Option<String> = stored
+                    .query_row(params![state.id, order.id], |r| r.get(0))
+                    .optional()?;
+                let fresh = seen.execute([&order.id])? == 1;
+                if old.as_deref() == Some(data.as_str()) {
+                    if fresh {
+                        counts.unchanged += 1;
+                    }
+                    continue;
+                }
+                upsert.execute(params![
+                    state.id,
+                    order.id,
+                    order.client_id,
+                    format_utc(order.created_at),
+                    data
+                ])?;
+                counts.upserted += 1;
+            }
+        }
+        counts.deleted += tx.execute(
+            "DELETE FROM orders WHERE crm = ?1 AND id NOT IN (SELECT id FROM temp.seen_orders)",
+            [&state.id],
+        )?;
+        tx.execute("DELETE FROM temp.seen_orders", [])?;
+        let mut state = state.clone();
+        state.skipped += warnings.iter().filter(|w| w.skipped).count() as i64;
+        state
+            .warnings
+            .extend(warnings.iter().map(ToString::to_string));
+        write_success(&tx, &state, now)?;
+        tx.commit()?;
+        Ok((counts, warnings))
     }
 
     /// Notes a successful sync that found nothing new (same cursor).
@@ -1117,6 +1189,75 @@ impl Store {
 mod tests {
     use super::*;
     use crate::model::EventStatus;
+
+    fn order(id: &str, amount: f64) -> Order {
+        Order {
+            id: id.into(),
+            client_id: "c1".into(),
+            created_at: "2026-11-10T10:00:00Z".parse().unwrap(),
+            amount,
+            currency: "RUB".into(),
+            status: "paid".into(),
+            cancelled: false,
+            manager: None,
+        }
+    }
+
+    #[test]
+    fn streamed_orders_replace_the_stored_ones_and_keep_the_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+        let state = SourceState {
+            id: "crm".into(),
+            kind: "csv".into(),
+            cursor: Some("1".into()),
+            ..SourceState::default()
+        };
+        let now: DateTime<Utc> = "2026-11-27T00:00:00Z".parse().unwrap();
+        let first = [order("o1", 10.0), order("o2", 20.0), order("o3", 30.0)];
+        let (counts, _) = store
+            .replace_crm_streamed(&state, &[], first.into_iter().map(Ok), now)
+            .unwrap();
+        assert_eq!(
+            (counts.upserted, counts.unchanged, counts.deleted),
+            (3, 0, 0)
+        );
+
+        let bad = SourceWarning {
+            place: "orders.csv:3".into(),
+            message: "amount `x` is not a number; order skipped".into(),
+            skipped: true,
+        };
+        // o1 changed, o2 gone, o3 twice (the later copy is the same).
+        let second = vec![
+            Ok(order("o3", 30.0)),
+            Ok(order("o1", 11.0)),
+            Err(bad.clone()),
+            Ok(order("o3", 30.0)),
+        ];
+        let (counts, warnings) = store
+            .replace_crm_streamed(&state, &[], second.into_iter(), now)
+            .unwrap();
+        assert_eq!(
+            (counts.upserted, counts.unchanged, counts.deleted),
+            (1, 1, 1)
+        );
+        assert_eq!(warnings, vec![bad]);
+        let stored: Vec<(String, f64)> = store
+            .orders()
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.id, o.amount))
+            .collect();
+        assert_eq!(stored, vec![("o1".into(), 11.0), ("o3".into(), 30.0)]);
+        let source = store.source("crm").unwrap().unwrap();
+        assert_eq!(source.skipped, 1);
+        assert!(
+            source.warnings[0].contains("orders.csv:3"),
+            "{:?}",
+            source.warnings
+        );
+    }
 
     fn occurrence(uid: &str, hour: u32) -> Occurrence {
         let start: DateTime<Utc> = format!("2026-11-10T{hour:02}:00:00Z").parse().unwrap();

@@ -133,6 +133,15 @@ pub enum CrmFetch {
         warnings: Vec<SourceWarning>,
         cursor: String,
     },
+    /// Like `Full`, with the orders read one at a time as the store takes
+    /// them (file exports of millions of orders; `warnings` holds the
+    /// clients' ones, the stream yields the orders').
+    FullStream {
+        clients: Vec<Client>,
+        orders: OrderStream,
+        warnings: Vec<SourceWarning>,
+        cursor: String,
+    },
     /// What changed since the cursor: clients and orders upserted by id,
     /// deleted ones (by id) removed; the rest stays as stored.
     Delta {
@@ -143,6 +152,61 @@ pub enum CrmFetch {
         warnings: Vec<SourceWarning>,
         cursor: String,
     },
+}
+
+/// Orders read lazily: each item is an order, or a warning about a record
+/// that was skipped.
+pub struct OrderStream(Box<dyn Iterator<Item = Result<Order, SourceWarning>> + Send>);
+
+impl OrderStream {
+    pub fn new(
+        orders: impl Iterator<Item = Result<Order, SourceWarning>> + Send + 'static,
+    ) -> Self {
+        OrderStream(Box::new(orders))
+    }
+}
+
+impl Iterator for OrderStream {
+    type Item = Result<Order, SourceWarning>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+impl std::fmt::Debug for OrderStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OrderStream")
+    }
+}
+
+impl CrmFetch {
+    /// A streamed full read collected into `Full` (tests, small exports).
+    pub fn collected(self) -> CrmFetch {
+        match self {
+            CrmFetch::FullStream {
+                clients,
+                orders,
+                mut warnings,
+                cursor,
+            } => {
+                let mut list = Vec::new();
+                for item in orders {
+                    match item {
+                        Ok(order) => list.push(order),
+                        Err(warning) => warnings.push(warning),
+                    }
+                }
+                CrmFetch::Full {
+                    clients,
+                    orders: list,
+                    warnings,
+                    cursor,
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 #[async_trait]

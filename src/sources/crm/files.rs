@@ -18,7 +18,9 @@ use chrono_tz::Tz;
 
 use crate::ledger::period::local_midnight;
 use crate::model::{Client, Order};
-use crate::sources::{content_cursor, CrmFetch, CrmSource, SourceWarning, SyncContext};
+use crate::sources::{
+    content_cursor, CrmFetch, CrmSource, OrderStream, SourceWarning, SyncContext,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -177,24 +179,43 @@ impl CrmSource for FileCrm {
         let mut client_rows = rows(
             self.format,
             &self.clients,
-            &clients_bytes,
-            encoding,
-            &mut warnings,
-        )?;
-        let mut order_rows = rows(
-            self.format,
-            &self.orders,
-            &orders_bytes,
+            clients_bytes,
             encoding,
             &mut warnings,
         )?;
         FileMapping::rename(&self.mapping.client_columns, &mut client_rows);
-        FileMapping::rename(&self.mapping.order_columns, &mut order_rows);
         let clients = read_clients(&self.clients, client_rows, ctx, &mut warnings)?;
-        let orders = read_orders(&self.orders, order_rows, ctx, &self.mapping, &mut warnings)?;
-        Ok(CrmFetch::Full {
+        // Orders are streamed: an export of millions of rows goes to the
+        // ledger a row at a time instead of being held whole.
+        let order_rows = RowReader::new(self.format, &self.orders, orders_bytes, encoding)?;
+        if let RowSource::Csv { headers, .. } = &order_rows.source {
+            // A CSV file without a needed column is a setup error, not bad rows.
+            let columns = &self.mapping.order_columns;
+            let missing: Vec<&str> = ["id", "client_id", "created_at", "amount"]
+                .into_iter()
+                .filter(|ours| {
+                    let theirs = columns.get(*ours).map(|t| t.to_lowercase());
+                    !headers
+                        .iter()
+                        .any(|h| h == ours || Some(h) == theirs.as_ref())
+                })
+                .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "{}: missing column(s) {}",
+                    self.orders.display(),
+                    missing.join(", ")
+                );
+            }
+        }
+        let orders = OrderReader {
+            rows: order_rows,
+            mapping: self.mapping.clone(),
+            ctx: ctx.clone(),
+        };
+        Ok(CrmFetch::FullStream {
             clients,
-            orders,
+            orders: OrderStream::new(orders),
             warnings,
             cursor: new_cursor,
         })
@@ -223,110 +244,179 @@ impl Row {
 fn rows(
     format: Format,
     path: &Path,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     encoding: Option<&'static encoding_rs::Encoding>,
     warnings: &mut Vec<SourceWarning>,
 ) -> Result<Vec<Row>> {
-    let decoded;
-    let text = match encoding {
-        Some(encoding) => {
-            let (text, _, had_errors) = encoding.decode(bytes);
-            if had_errors {
-                bail!("{} is not valid {}", path.display(), encoding.name());
-            }
-            decoded = text.into_owned();
-            decoded.as_str()
-        }
-        None => std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-            .with_context(|| {
-                format!(
-                    "{} is not UTF-8 (set `encoding`, e.g. \"windows-1251\")",
-                    path.display()
-                )
-            })?,
-    };
-    match format {
-        Format::Csv => csv_rows(path, text, warnings),
-        Format::Jsonl => Ok(jsonl_rows(path, text, warnings)),
-    }
-}
-
-fn csv_rows(path: &Path, text: &str, warnings: &mut Vec<SourceWarning>) -> Result<Vec<Row>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{}: cannot read the header row", path.display()))?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
     let mut out = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
-                if record.iter().all(|f| f.trim().is_empty()) {
-                    continue;
-                }
-                if record.len() != headers.len() {
-                    warnings.push(SourceWarning {
-                        place: format!("{}:{line}", path.display()),
-                        message: format!(
-                            "row has {} fields, the header has {}; row skipped",
-                            record.len(),
-                            headers.len()
-                        ),
-                        skipped: true,
-                    });
-                    continue;
-                }
-                let fields = headers
-                    .iter()
-                    .cloned()
-                    .zip(record.iter().map(str::to_string))
-                    .collect();
-                out.push(Row { line, fields });
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                warnings.push(SourceWarning {
-                    place: format!("{}:{line}", path.display()),
-                    message: format!("unreadable row ({e}); skipped"),
-                    skipped: true,
-                });
-            }
+    for row in RowReader::new(format, path, bytes, encoding)? {
+        match row {
+            Ok(row) => out.push(row),
+            Err(warning) => warnings.push(warning),
         }
     }
     Ok(out)
 }
 
-fn jsonl_rows(path: &Path, text: &str, warnings: &mut Vec<SourceWarning>) -> Vec<Row> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
-            Ok(object) => {
-                let fields = object
-                    .into_iter()
-                    .map(|(k, v)| (k.to_lowercase(), json_text(&v)))
-                    .collect();
-                out.push(Row {
-                    line: line_no,
-                    fields,
-                });
+/// The file's bytes as UTF-8 text (BOM dropped), decoded from `encoding`.
+fn decode(
+    path: &Path,
+    bytes: Vec<u8>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> Result<String> {
+    match encoding {
+        Some(encoding) => {
+            let (text, _, had_errors) = encoding.decode(&bytes);
+            if had_errors {
+                bail!("{} is not valid {}", path.display(), encoding.name());
             }
-            Err(e) => warnings.push(SourceWarning {
-                place: format!("{}:{line_no}", path.display()),
-                message: format!("not a JSON object ({e}); skipped"),
-                skipped: true,
-            }),
+            Ok(text.into_owned())
+        }
+        None => {
+            let mut bytes = bytes;
+            if bytes.starts_with(b"\xEF\xBB\xBF") {
+                bytes.drain(..3);
+            }
+            String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is not UTF-8 (set `encoding`, e.g. \"windows-1251\")",
+                    path.display()
+                )
+            })
         }
     }
-    out
+}
+
+/// The records of one export, read one at a time: a row, or a warning
+/// naming the file and line of a record that cannot be read.
+struct RowReader {
+    path: PathBuf,
+    source: RowSource,
+}
+
+enum RowSource {
+    Csv {
+        reader: csv::Reader<std::io::Cursor<String>>,
+        headers: Vec<String>,
+    },
+    Jsonl {
+        text: String,
+        offset: usize,
+        line: u64,
+    },
+}
+
+impl RowReader {
+    fn new(
+        format: Format,
+        path: &Path,
+        bytes: Vec<u8>,
+        encoding: Option<&'static encoding_rs::Encoding>,
+    ) -> Result<RowReader> {
+        let text = decode(path, bytes, encoding)?;
+        let source = match format {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(std::io::Cursor::new(text));
+                let headers = reader
+                    .headers()
+                    .with_context(|| format!("{}: cannot read the header row", path.display()))?
+                    .iter()
+                    .map(|h| h.trim().to_lowercase())
+                    .collect();
+                RowSource::Csv { reader, headers }
+            }
+            Format::Jsonl => RowSource::Jsonl {
+                text,
+                offset: 0,
+                line: 0,
+            },
+        };
+        Ok(RowReader {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn warning(&self, line: u64, message: String) -> SourceWarning {
+        SourceWarning {
+            place: format!("{}:{line}", self.path.display()),
+            message,
+            skipped: true,
+        }
+    }
+}
+
+impl Iterator for RowReader {
+    type Item = Result<Row, SourceWarning>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let outcome = match &mut self.source {
+                RowSource::Csv { reader, headers } => {
+                    let mut record = csv::StringRecord::new();
+                    match reader.read_record(&mut record) {
+                        Ok(false) => return None,
+                        Ok(true) => {
+                            let line = record.position().map_or(0, |p| p.line());
+                            if record.iter().all(|f| f.trim().is_empty()) {
+                                continue;
+                            }
+                            if record.len() != headers.len() {
+                                Err((
+                                    line,
+                                    format!(
+                                        "row has {} fields, the header has {}; row skipped",
+                                        record.len(),
+                                        headers.len()
+                                    ),
+                                ))
+                            } else {
+                                let fields = headers
+                                    .iter()
+                                    .cloned()
+                                    .zip(record.iter().map(str::to_string))
+                                    .collect();
+                                Ok(Row { line, fields })
+                            }
+                        }
+                        // Reading from memory cannot fail on I/O; a
+                        // record the reader cannot make sense of is skipped.
+                        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return None,
+                        Err(e) => {
+                            let line = e.position().map_or(0, |p| p.line());
+                            Err((line, format!("unreadable row ({e}); skipped")))
+                        }
+                    }
+                }
+                RowSource::Jsonl { text, offset, line } => {
+                    if *offset >= text.len() {
+                        return None;
+                    }
+                    let rest = &text[*offset..];
+                    let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+                    let raw = rest[..end].trim_end_matches(['\n', '\r']);
+                    *offset += end;
+                    *line += 1;
+                    if raw.trim().is_empty() {
+                        continue;
+                    }
+                    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw) {
+                        Ok(object) => Ok(Row {
+                            line: *line,
+                            fields: object
+                                .into_iter()
+                                .map(|(k, v)| (k.to_lowercase(), json_text(&v)))
+                                .collect(),
+                        }),
+                        Err(e) => Err((*line, format!("not a JSON object ({e}); skipped"))),
+                    }
+                }
+            };
+            return Some(outcome.map_err(|(line, message)| self.warning(line, message)));
+        }
+    }
 }
 
 /// JSON values as the cell text a CSV export would hold.
@@ -340,10 +430,10 @@ fn json_text(value: &serde_json::Value) -> String {
     }
 }
 
-fn require_columns(path: &Path, rows: &[Row], format: Format, names: &[&str]) -> Result<()> {
+fn require_columns(path: &Path, first: Option<&Row>, format: Format, names: &[&str]) -> Result<()> {
     // A CSV file without the column is a setup error, not a bad row.
     if format == Format::Csv {
-        if let Some(first) = rows.first() {
+        if let Some(first) = first {
             let missing: Vec<&str> = names
                 .iter()
                 .copied()
@@ -382,7 +472,7 @@ fn read_clients(
     ctx: &SyncContext,
     warnings: &mut Vec<SourceWarning>,
 ) -> Result<Vec<Client>> {
-    require_columns(path, &rows, Format::Csv, &["id", "name"])?;
+    require_columns(path, rows.first(), Format::Csv, &["id", "name"])?;
     let mut clients = Vec::with_capacity(rows.len());
     let place = |row: &Row| format!("{}:{}", path.display(), row.line);
     for row in &rows {
@@ -447,37 +537,37 @@ fn split_list_keep_case(cell: &str) -> Vec<String> {
         .collect()
 }
 
-fn read_orders(
-    path: &Path,
-    rows: Vec<Row>,
-    ctx: &SyncContext,
-    mapping: &FileMapping,
-    warnings: &mut Vec<SourceWarning>,
-) -> Result<Vec<Order>> {
-    require_columns(
-        path,
-        &rows,
-        Format::Csv,
-        &["id", "client_id", "created_at", "amount"],
-    )?;
-    let mut orders = Vec::with_capacity(rows.len());
-    for row in &rows {
-        match read_order(row, ctx.tz, mapping)
-            .and_then(|mut order| mapping.money.convert(&mut order).map(|()| order))
-        {
-            Ok(mut order) => {
-                order.manager = ctx.manager_for(row.get("manager"));
-                orders.push(order);
-            }
-            Err(message) => warnings.push(SourceWarning {
-                place: format!("{}:{}", path.display(), row.line),
-                message: format!("{message}; order skipped"),
-                skipped: true,
-            }),
-        }
+/// Orders read from their rows one at a time (see `FileCrm::fetch`).
+struct OrderReader {
+    rows: RowReader,
+    mapping: FileMapping,
+    ctx: SyncContext,
+}
+
+impl Iterator for OrderReader {
+    type Item = Result<Order, SourceWarning>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut row = match self.rows.next()? {
+            Ok(row) => row,
+            Err(warning) => return Some(Err(warning)),
+        };
+        FileMapping::rename(&self.mapping.order_columns, std::slice::from_mut(&mut row));
+        let mapping = &self.mapping;
+        Some(
+            read_order(&row, self.ctx.tz, mapping)
+                .and_then(|mut order| mapping.money.convert(&mut order).map(|()| order))
+                .map(|mut order| {
+                    order.manager = self.ctx.manager_for(row.get("manager"));
+                    order
+                })
+                .map_err(|message| SourceWarning {
+                    place: format!("{}:{}", self.rows.path.display(), row.line),
+                    message: format!("{message}; order skipped"),
+                    skipped: true,
+                }),
+        )
     }
-    orders.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(orders)
 }
 
 fn read_order(row: &Row, tz: Tz, mapping: &FileMapping) -> Result<Order, String> {
