@@ -172,26 +172,13 @@ impl CrmSource for FileCrm {
         if cursor == Some(new_cursor.as_str()) {
             return Ok(CrmFetch::Unchanged);
         }
-        let mut warnings = Vec::new();
-        let encoding = self.mapping.encoding;
-        let mut client_rows = rows(
+        let (clients, orders, warnings) = read_exports(
             self.format,
-            &self.clients,
-            &clients_bytes,
-            encoding,
-            &mut warnings,
+            (&self.clients, &clients_bytes),
+            (&self.orders, &orders_bytes),
+            &self.mapping,
+            ctx,
         )?;
-        let mut order_rows = rows(
-            self.format,
-            &self.orders,
-            &orders_bytes,
-            encoding,
-            &mut warnings,
-        )?;
-        FileMapping::rename(&self.mapping.client_columns, &mut client_rows);
-        FileMapping::rename(&self.mapping.order_columns, &mut order_rows);
-        let clients = read_clients(&self.clients, client_rows, ctx, &mut warnings)?;
-        let orders = read_orders(&self.orders, order_rows, ctx, &self.mapping, &mut warnings)?;
         Ok(CrmFetch::Full {
             clients,
             orders,
@@ -199,6 +186,27 @@ impl CrmSource for FileCrm {
             cursor: new_cursor,
         })
     }
+}
+
+/// The clients and orders of two exports (each: its path, for messages,
+/// and its bytes). A file that cannot be read at all is an error; a row
+/// that cannot be read is a warning naming its line.
+pub fn read_exports(
+    format: Format,
+    (clients_path, clients_bytes): (&Path, &[u8]),
+    (orders_path, orders_bytes): (&Path, &[u8]),
+    mapping: &FileMapping,
+    ctx: &SyncContext,
+) -> Result<(Vec<Client>, Vec<Order>, Vec<SourceWarning>)> {
+    let mut warnings = Vec::new();
+    let encoding = mapping.encoding;
+    let mut client_rows = rows(format, clients_path, clients_bytes, encoding, &mut warnings)?;
+    let mut order_rows = rows(format, orders_path, orders_bytes, encoding, &mut warnings)?;
+    FileMapping::rename(&mapping.client_columns, &mut client_rows);
+    FileMapping::rename(&mapping.order_columns, &mut order_rows);
+    let clients = read_clients(clients_path, client_rows, ctx, &mut warnings)?;
+    let orders = read_orders(orders_path, order_rows, ctx, mapping, &mut warnings)?;
+    Ok((clients, orders, warnings))
 }
 
 async fn read(path: &Path) -> Result<Vec<u8>> {
