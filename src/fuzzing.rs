@@ -180,7 +180,7 @@ pub fn crm_files(data: &[u8]) -> Option<(usize, usize)> {
     // A file that cannot be read at all is an error; anything else is data.
     let (clients, orders, warnings) = read.ok()?;
     for client in &clients {
-        check_client(client, "");
+        check_client(client, "", Emails::AsWritten);
     }
     for order in &orders {
         check_order(order, "", mapping.money.currency.as_deref());
@@ -300,12 +300,21 @@ pub fn map_provider_value(provider: usize, value: Value) -> bool {
                 );
                 [(id.clone(), ids)].into()
             };
+            // A company's emails are its contacts' ones, read as fetch reads them.
+            let emails_of: BTreeMap<String, Vec<String>> = [(
+                id.clone(),
+                crate::sources::crm::common::texts(
+                    crate::sources::crm::common::path(&value, "associations.emails"),
+                    None,
+                )
+                .iter()
+                .filter_map(|e| crate::sources::crm::common::clean_email(e))
+                .collect(),
+            )]
+            .into();
             let mut batch = Batch::default();
             match provider {
-                11 => batch.client(
-                    w.hub.company(&value, &associated("contacts"), ctx),
-                    String::new,
-                ),
+                11 => batch.client(w.hub.company(&value, &emails_of, ctx), String::new),
                 12 => batch.client(w.hub.contact(&value, ctx), String::new),
                 _ => batch.order(
                     w.hub.order(
@@ -342,7 +351,7 @@ fn finish(batch: Batch, crm: &str, prefix: &str) -> bool {
     let currency = conn.money.currency.clone();
     let plan = conn.plan(None, w.ctx.now);
     for client in &batch.clients {
-        check_client(client, prefix);
+        check_client(client, prefix, Emails::Addresses);
     }
     let deletions = batch.deleted_clients.len() + batch.deleted_orders.len();
     let CrmFetch::Full {
@@ -352,7 +361,7 @@ fn finish(batch: Batch, crm: &str, prefix: &str) -> bool {
         panic!("a full read must stay a full read");
     };
     for client in &clients {
-        check_client(client, prefix);
+        check_client(client, prefix, Emails::Addresses);
     }
     for order in &orders {
         check_order(order, prefix, currency.as_deref());
@@ -360,7 +369,16 @@ fn finish(batch: Batch, crm: &str, prefix: &str) -> bool {
     !clients.is_empty() || !orders.is_empty() || deletions > 0
 }
 
-fn check_client(client: &Client, prefix: &str) {
+/// What a reader promises about client emails: the export readers keep
+/// the cell's items as written (trimmed, lower case, `mailto:` dropped);
+/// the API mappings keep only addresses.
+#[derive(Clone, Copy, PartialEq)]
+enum Emails {
+    AsWritten,
+    Addresses,
+}
+
+fn check_client(client: &Client, prefix: &str, emails: Emails) {
     assert!(
         client.id.len() > prefix.len() && client.id.starts_with(prefix),
         "client id `{}` is empty or lacks the prefix `{prefix}`",
@@ -368,8 +386,12 @@ fn check_client(client: &Client, prefix: &str) {
     );
     for email in &client.emails {
         assert!(
-            email.contains('@') && *email == email.to_lowercase(),
-            "client email `{email}` is not a lower-case address"
+            !email.is_empty() && *email == email.trim() && *email == email.to_lowercase(),
+            "client email `{email}` is empty, untrimmed or not lower case"
+        );
+        assert!(
+            emails == Emails::AsWritten || email.contains('@'),
+            "client email `{email}` is not an address"
         );
     }
     for domain in &client.domains {
@@ -475,5 +497,23 @@ mod tests {
                 provider_name(provider)
             );
         }
+    }
+
+    /// fuzz/artifacts/provider_json/crash-abe7abeb…: the harness handed a
+    /// HubSpot company its contacts' ids where fetch hands it their emails.
+    #[test]
+    fn fuzz_crash_abe7abeb_hubspot_company_gets_its_contacts_emails() {
+        let input = br#"{"id": "1", "properties": {"name": "Acme", "domain": "acme.com"}, "associations": {"contacts": ["3"], "emails": ["Ann@Acme.com"]}}"#;
+        assert!(provider_json(&[&[11u8][..], input].concat()));
+    }
+
+    /// fuzz/artifacts/crm_files/crash-4f18f47f…: an emails cell holding no
+    /// address. The export readers keep such items as written (lower case),
+    /// which the harness took for a bug; only API mappings drop them.
+    #[test]
+    fn fuzz_crash_4f18f47f_export_emails_are_kept_as_written() {
+        let input =
+            b"\x00id,name,emails\nC1,Acme,\"\"\"emails\"\": \"\"\"\"; Info@Acme.example\n\x00";
+        assert_eq!(crm_files(input), Some((1, 0)));
     }
 }

@@ -432,6 +432,8 @@ fn read_clients(
                     .trim_start_matches("www.")
                     .to_string()
             })
+            // `@` or `www.` alone names no domain.
+            .filter(|d| !d.is_empty())
             .collect();
         clients.push(Client {
             id: id.to_string(),
@@ -599,5 +601,28 @@ mod tests {
         assert_eq!(parse_flag("Yes"), Some(true));
         assert_eq!(parse_flag(""), Some(false));
         assert_eq!(parse_flag("maybe"), None);
+    }
+
+    /// fuzz/artifacts/crm_files/crash-dfd0e43b: a domains cell of `www.` or `@`
+    /// gave the client an empty domain.
+    #[test]
+    fn fuzz_crash_dfd0e43b_a_bare_www_or_at_is_no_domain() {
+        let ctx = SyncContext::new(
+            &toml::from_str("[company]\nname = \"A\"").unwrap(),
+            chrono::Utc::now(),
+        );
+        let (clients, _, warnings) = read_exports(
+            Format::Csv,
+            (
+                Path::new("clients.csv"),
+                b"id,name,domains\nC1,Acme,www.;@;acme.example\n",
+            ),
+            (Path::new("orders.csv"), b"id,client_id,created_at,amount\n"),
+            &FileMapping::default(),
+            &ctx,
+        )
+        .unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(clients[0].domains, vec!["acme.example"]);
     }
 }
