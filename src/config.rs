@@ -758,6 +758,8 @@ impl Default for ScheduleConfig {
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: Option<usize>,
+    /// 1-based; only for TOML syntax errors.
+    pub column: Option<usize>,
     pub key: Option<String>,
     pub message: String,
 }
@@ -767,6 +769,9 @@ impl fmt::Display for ConfigError {
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
         if let Some(key) = &self.key {
             write!(f, ": key `{key}`")?;
@@ -823,6 +828,7 @@ impl Config {
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
                 line: None,
+                column: None,
                 key: None,
                 message: format!("cannot read the config file: {e}"),
             }])
@@ -831,29 +837,49 @@ impl Config {
     }
 
     /// Parses and validates config text; `path` names the file in errors and
-    /// anchors relative paths.
+    /// anchors relative paths. Every mistake is reported, each once: a TOML
+    /// syntax error alone (nothing after it can be trusted); otherwise every
+    /// unknown key, wrong type and missing key (see `read_every_mistake`),
+    /// then the semantic checks of what could be read, minus the problems
+    /// that only repeat a mistake already reported.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-        let mut config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|span| line_of(text, span.start));
-            let key = unknown_key_in(e.message())
-                .or_else(|| {
-                    e.span()
-                        .and_then(|span| key_at(text, span.start))
-                        .map(str::to_string)
-                })
-                .map(
-                    |key| match e.span().and_then(|span| section_at(text, span.start)) {
-                        Some(section) => format!("{section}.{key}"),
-                        None => key,
-                    },
-                );
-            ConfigErrors(vec![ConfigError {
-                file: path.to_path_buf(),
-                line,
-                key,
-                message: e.message().trim().to_string(),
-            }])
-        })?;
+        let error = |line, column, key, message| ConfigError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key,
+            message,
+        };
+        let shape = match read_every_mistake(text) {
+            Ok(shape) => shape,
+            Err(syntax) => {
+                let (line, column) = syntax.span.map_or((None, None), |s| {
+                    (Some(line_of(text, s.start)), Some(column_of(text, s.start)))
+                });
+                return Err(ConfigErrors(vec![error(
+                    line,
+                    column,
+                    None,
+                    syntax.message,
+                )]));
+            }
+        };
+        let locator = KeyLocator::new(text);
+        let mut errors: Vec<ConfigError> = shape
+            .mistakes
+            .iter()
+            .map(|m| {
+                let line = m
+                    .span
+                    .as_ref()
+                    .map(|s| line_of(text, s.start))
+                    .or_else(|| locator.line_of(&m.key));
+                error(line, None, Some(m.key.clone()), m.message.clone())
+            })
+            .collect();
+        let Some(mut config) = shape.config else {
+            return Err(ConfigErrors(errors));
+        };
         config.source_path = path.to_path_buf();
         config.base_dir = path
             .parent()
@@ -865,23 +891,25 @@ impl Config {
                 }
             })
             .unwrap_or_else(|| PathBuf::from("."));
-        let problems = config.validate();
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            let locator = KeyLocator::new(text);
-            Err(ConfigErrors(
-                problems
-                    .into_iter()
-                    .map(|(key, message)| ConfigError {
-                        file: path.to_path_buf(),
-                        line: locator.line_of(&key),
-                        key: Some(key),
-                        message,
-                    })
-                    .collect(),
-            ))
+        let repeats = |key: &str| {
+            shape.settled.iter().any(|settled| {
+                key == settled
+                    || key
+                        .strip_prefix(settled.as_str())
+                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+            })
+        };
+        for (key, message) in config.validate() {
+            if !repeats(&key) {
+                errors.push(error(locator.line_of(&key), None, Some(key), message));
+            }
         }
+        if errors.is_empty() {
+            return Ok(config);
+        }
+        // In file order; a key without a line (a missing section) first.
+        errors.sort_by_key(|e| e.line.unwrap_or(0));
+        Err(ConfigErrors(errors))
     }
 
     /// Semantic checks serde cannot express. Each problem is a key path
@@ -917,17 +945,40 @@ impl Config {
                 "must not be shorter than first_order_days".into(),
             ));
         }
-        if s.retention_ratio.is_nan() || s.retention_ratio < 0.0 {
+        if !s.retention_ratio.is_finite() || s.retention_ratio < 0.0 {
             problems.push(("scoring.retention_ratio".into(), "must be 0 or more".into()));
         }
-        if s.min_minutes < 0 || s.dedupe_minutes < 0 {
-            problems.push(("scoring.min_minutes".into(), "must not be negative".into()));
+        for (key, value) in [
+            ("min_minutes", s.min_minutes),
+            ("dedupe_minutes", s.dedupe_minutes),
+        ] {
+            if value < 0 {
+                problems.push((format!("scoring.{key}"), "must not be negative".into()));
+            }
         }
-        if s.max_hours.is_nan() || s.max_hours <= 0.0 {
+        for (key, weight) in [
+            ("in_person", s.weights.in_person),
+            ("online", s.weights.online),
+            ("exhibition", s.weights.exhibition),
+            ("call", s.weights.call),
+        ] {
+            if !weight.is_finite() || weight < 0.0 {
+                problems.push((
+                    format!("scoring.weights.{key}"),
+                    "must be a number of 0 or more (1.0 counts a meeting once)".into(),
+                ));
+            }
+        }
+        if !s.max_hours.is_finite() || s.max_hours <= 0.0 {
             problems.push(("scoring.max_hours".into(), "must be positive".into()));
         }
-        if self.sync.days_back < 0 || self.sync.days_ahead < 0 {
-            problems.push(("sync.days_back".into(), "must not be negative".into()));
+        for (key, value) in [
+            ("days_back", self.sync.days_back),
+            ("days_ahead", self.sync.days_ahead),
+        ] {
+            if value < 0 {
+                problems.push((format!("sync.{key}"), "must not be negative".into()));
+            }
         }
         if self.sync.max_instances == 0 {
             problems.push(("sync.max_instances".into(), "must be at least 1".into()));
@@ -944,14 +995,20 @@ impl Config {
                     format!("duplicate manager id `{}`", m.id),
                 ));
             }
-            if !m.email.contains('@') {
+            // The address that identifies them in calendars and receives their email.
+            if m.email.parse::<lettre::message::Mailbox>().is_err() || !m.email.contains('@') {
                 problems.push((
                     format!("manager[{i}].email"),
                     format!("`{}` is not an email address", m.email),
                 ));
             }
-            if m.plan.new < 0.0 || m.plan.existing < 0.0 {
-                problems.push((format!("manager[{i}].plan"), "must not be negative".into()));
+            for (key, value) in [("new", m.plan.new), ("existing", m.plan.existing)] {
+                if !value.is_finite() || value < 0.0 {
+                    problems.push((
+                        format!("manager[{i}].plan.{key}"),
+                        "must be a number of 0 or more".into(),
+                    ));
+                }
             }
         }
 
@@ -1057,25 +1114,17 @@ impl Config {
     /// The daemon's schedules and the email settings (issue 6).
     fn validate_email_and_schedule(&self, problems: &mut Vec<(String, String)>) {
         if let Err(e) = crate::daemon::schedule::parse(&self.schedule.sync) {
-            problems.push(("schedule.sync".into(), e.to_string()));
+            problems.push(("schedule.sync".into(), one_line(&e.to_string())));
         }
         let Some(email) = &self.email else { return };
         if let Err(e) = crate::daemon::schedule::parse(&email.schedule) {
-            problems.push(("email.schedule".into(), e.to_string()));
+            problems.push(("email.schedule".into(), one_line(&e.to_string())));
         }
         for (key, address) in std::iter::once(("email.from", &email.from))
             .chain(email.head.iter().map(|h| ("email.head", h)))
         {
             if address.parse::<lettre::message::Mailbox>().is_err() {
                 problems.push((key.into(), format!("`{address}` is not an email address")));
-            }
-        }
-        for (i, m) in self.managers.iter().enumerate() {
-            if m.email.parse::<lettre::message::Mailbox>().is_err() {
-                problems.push((
-                    format!("manager[{i}].email"),
-                    format!("`{}` cannot receive email", m.email),
-                ));
             }
         }
         match (&email.transport, &email.smtp) {
@@ -1269,6 +1318,32 @@ impl Config {
     }
 }
 
+/// A message on one line: the cron parser quotes the expression and points
+/// at it with a `^` line, which only breaks up the `file:line: key` list.
+fn one_line(message: &str) -> String {
+    let caret = |l: &str| !l.trim().is_empty() && l.trim().chars().all(|c| c == '^');
+    let lines: Vec<&str> = message.lines().collect();
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if caret(line) {
+            continue;
+        }
+        let mut line = line.trim_end();
+        if lines.get(i + 1).is_some_and(|next| caret(next)) {
+            // The quoted expression: dropped, up to the text it follows.
+            line = match line.rfind('(') {
+                Some(open) => &line[..=open],
+                None => "",
+            };
+        }
+        if !out.is_empty() && !out.ends_with('(') && !line.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn check_url(key: &str, url: &Option<String>, problems: &mut Vec<(String, String)>) {
     if let Some(url) = url {
         if reqwest::Url::parse(url).is_err() {
@@ -1279,60 +1354,24 @@ fn check_url(key: &str, url: &Option<String>, problems: &mut Vec<(String, String
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
         .count()
         + 1
 }
 
-/// The key written at a byte offset (`key = …`), if the offset is on one.
-fn key_at(text: &str, offset: usize) -> Option<&str> {
-    let start = text[..offset.min(text.len())]
-        .rfind('\n')
+/// 1-based column (in characters) of a byte offset.
+fn column_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text.as_bytes()[..offset]
+        .iter()
+        .rposition(|b| *b == b'\n')
         .map_or(0, |i| i + 1);
-    let line = text[start..].lines().next()?;
-    let (key, _) = line.split_once('=')?;
-    let key = key.trim();
-    (!key.is_empty() && !key.starts_with('[')).then_some(key)
-}
-
-/// The table a byte offset sits in: `scoring` for `[scoring]`, `calendar[2]`
-/// for the third `[[calendar]]`.
-fn section_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset.min(text.len())];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let header = before[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))?;
-    if let Some(name) = header.strip_prefix("[[").and_then(|h| h.split("]]").next()) {
-        let name = name.trim();
-        let index = before[..line_start]
-            .lines()
-            .filter(|l| {
-                l.trim()
-                    .strip_prefix("[[")
-                    .and_then(|h| h.split("]]").next())
-                    .map(str::trim)
-                    == Some(name)
-            })
-            .count()
-            .saturating_sub(1);
-        return Some(format!("{name}[{index}]"));
-    }
-    header
-        .strip_prefix('[')?
-        .split(']')
-        .next()
-        .map(|n| n.trim().to_string())
-}
-
-/// serde's "unknown field `x`, expected …" names the key.
-fn unknown_key_in(message: &str) -> Option<String> {
-    let rest = message.split("unknown field `").nth(1)?;
-    Some(rest.split('`').next()?.to_string())
+    String::from_utf8_lossy(&text.as_bytes()[start..offset])
+        .chars()
+        .count()
+        + 1
 }
 
 /// Finds the line of a key path such as `calendar[1].manager` in the
@@ -1610,5 +1649,499 @@ pub fn crm_kind_name(kind: CrmKind) -> &'static str {
         CrmKind::Amocrm => "amocrm",
         CrmKind::Bitrix24 => "bitrix24",
         CrmKind::Hubspot => "hubspot",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading the file's shape: every unknown key, wrong type and missing key.
+//
+// serde stops at the first problem. So the file is parsed once into toml's
+// spanned tree, and deserialized again and again: each failure is reported
+// at the key its span points to, then repaired in the tree (an unknown or
+// ill-typed key removed, so its default applies; a missing key filled with
+// a placeholder; an unknown `kind` replaced by a known one) until the whole
+// tree deserializes. The keys touched are "settled": semantic problems under
+// them would only repeat the reported mistake and are left out.
+
+/// A problem of the file's shape.
+struct Mistake {
+    span: Option<std::ops::Range<usize>>,
+    key: String,
+    message: String,
+}
+
+/// What reading the shape found.
+struct Shape {
+    /// `None` when some mistake could not be repaired (the rest of the
+    /// checks would be guesses).
+    config: Option<Config>,
+    mistakes: Vec<Mistake>,
+    /// Key paths whose semantic problems are consequences of a mistake.
+    settled: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn key_path(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+type Tree<'i> = toml::de::DeTable<'i>;
+type Node<'i> = toml::Spanned<toml::de::DeValue<'i>>;
+
+/// Placeholders tried in turn for a missing key, until one has its type.
+fn placeholder<'i>(attempt: usize) -> Option<toml::de::DeValue<'i>> {
+    use toml::de::{DeArray, DeValue};
+    match attempt {
+        0 => Some(DeValue::String("".into())),
+        1 => Some(DeValue::Table(Tree::new())),
+        2 => Some(DeValue::Array(DeArray::new())),
+        3 => Some(DeValue::Boolean(false)),
+        _ => None,
+    }
+}
+
+/// Parses `text` and reports every shape mistake, each once (see above).
+/// A TOML syntax error is returned alone.
+fn read_every_mistake(text: &str) -> Result<Shape, Mistake> {
+    use serde::Deserialize as _;
+    let mut tree = toml::de::DeTable::parse(text).map_err(|e| Mistake {
+        span: e.span(),
+        key: String::new(),
+        message: format!("TOML syntax: {}", e.message().trim()),
+    })?;
+    let mut mistakes: Vec<Mistake> = Vec::new();
+    let mut settled: Vec<String> = Vec::new();
+    // Keys we filled in, with how many placeholders were tried.
+    let mut filled: Vec<(Vec<Segment>, usize)> = Vec::new();
+    let is_reported = |settled: &[String], key: &str| settled.iter().any(|s| s == key);
+    // Each round repairs one key; a config has far fewer keys than this.
+    for _ in 0..1000 {
+        let error = match Config::deserialize(toml::de::Deserializer::from(tree.clone())) {
+            Ok(config) => {
+                return Ok(Shape {
+                    config: Some(config),
+                    mistakes,
+                    settled,
+                })
+            }
+            Err(e) => e,
+        };
+        let message = error.message().trim().to_string();
+        // A span of the whole document is the root's (a missing section).
+        let mut at = error
+            .span()
+            .filter(|span| *span != tree.span())
+            .map(|span| path_of(tree.get_ref(), &span))
+            .unwrap_or_default();
+        let span = error.span().filter(|_| !at.is_empty());
+        let under_filled = |at: &[Segment]| filled.iter().any(|(f, _)| at.starts_with(f));
+
+        if let Some(name) = quoted_after(&message, "unknown field `") {
+            if !under_filled(&at) {
+                let key = key_path(&at);
+                let (text, meant) = unknown_key_message(&name, &message);
+                mistakes.push(Mistake {
+                    span,
+                    key: key.clone(),
+                    message: text,
+                });
+                settled.push(key);
+                // `pth` for `path`: that `path` is then missing is the same mistake.
+                if let Some(meant) = meant {
+                    let mut sibling = at.clone();
+                    sibling.pop();
+                    sibling.push(Segment::Key(meant));
+                    settled.push(key_path(&sibling));
+                }
+            }
+            if !remove(tree.get_mut(), &at) {
+                break;
+            }
+            continue;
+        }
+        if let Some(name) = quoted_after(&message, "missing field `") {
+            let entry = key_path(&at);
+            at.push(Segment::Key(name.clone()));
+            let key = key_path(&at);
+            if !under_filled(&at) && !is_reported(&settled, &key) {
+                mistakes.push(Mistake {
+                    span,
+                    key: key.clone(),
+                    message: format!("missing key `{name}`{}", required_in(&entry)),
+                });
+                settled.push(key);
+            }
+            let Some(value) = placeholder(0) else { break };
+            // A span of its own, past the end of the text, so that errors
+            // inside the placeholder are found to be ours.
+            let own = text.len() + 1 + filled.len();
+            if !insert(tree.get_mut(), &at, Node::new(own..own, value)) {
+                break;
+            }
+            filled.push((at, 0));
+            continue;
+        }
+        if at.is_empty() {
+            // Nowhere to point and nothing to repair: report and stop.
+            mistakes.push(Mistake {
+                span: None,
+                key: String::new(),
+                message: friendlier(&message),
+            });
+            return Ok(Shape {
+                config: None,
+                mistakes,
+                settled,
+            });
+        }
+        // A value of the wrong type, or not one of the allowed words.
+        let variant = first_expected(&message);
+        if let Some(i) = filled.iter().position(|(f, _)| *f == at) {
+            // Our placeholder has the wrong type: try the next one.
+            filled[i].1 += 1;
+            let value = match variant {
+                Some(v) => Some(toml::de::DeValue::String(v.into())),
+                None => placeholder(filled[i].1),
+            };
+            let Some(value) = value else { break };
+            if !replace(tree.get_mut(), &at, value) {
+                break;
+            }
+            continue;
+        }
+        if !under_filled(&at) {
+            // An element of a list is reported as the list.
+            while matches!(at.last(), Some(Segment::Index(_)))
+                && !is_table_entry(tree.get_ref(), &at)
+            {
+                at.pop();
+            }
+            let key = key_path(&at);
+            if !is_reported(&settled, &key) {
+                mistakes.push(Mistake {
+                    span: error.span(),
+                    key: key.clone(),
+                    message: friendlier(&message),
+                });
+                settled.push(key);
+            }
+        }
+        match variant {
+            // An unknown `kind` (or other word): read the entry as a known
+            // one, and settle the whole entry, whose other checks would
+            // depend on the kind.
+            Some(v) if is_string(tree.get_ref(), &at) => {
+                if !replace(tree.get_mut(), &at, toml::de::DeValue::String(v.into())) {
+                    break;
+                }
+                let entry = key_path(&at[..at.len() - 1]);
+                if !entry.is_empty() {
+                    settled.push(entry);
+                }
+            }
+            _ => {
+                if !remove(tree.get_mut(), &at) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Shape {
+        config: None,
+        mistakes,
+        settled,
+    })
+}
+
+/// `text` between `prefix` and the next backtick.
+fn quoted_after(text: &str, prefix: &str) -> Option<String> {
+    let rest = text.split(prefix).nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+/// The first word of serde's "expected one of `a`, `b`" / "expected `a` or
+/// `b`" after an unknown variant.
+fn first_expected(message: &str) -> Option<String> {
+    if !message.starts_with("unknown variant") {
+        return None;
+    }
+    let expected = message.split("expected").nth(1)?;
+    quoted_after(expected, "`")
+}
+
+/// "unknown field `max_hourz`", with the nearest allowed key when one is
+/// close enough to be a misspelling (returned too), else the allowed keys.
+fn unknown_key_message(name: &str, serde_message: &str) -> (String, Option<String>) {
+    let allowed: Vec<&str> = serde_message
+        .split("expected")
+        .nth(1)
+        .unwrap_or("")
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    let nearest = allowed
+        .iter()
+        .map(|a| (edit_distance(name, a), *a))
+        .min()
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4) && *d < a.len());
+    match nearest {
+        Some((_, a)) => (
+            format!("unknown field `{name}` (did you mean `{a}`?)"),
+            Some(a.to_string()),
+        ),
+        None if allowed.is_empty() => (format!("unknown field `{name}`"), None),
+        None => (
+            format!("unknown field `{name}` (allowed: {})", allowed.join(", ")),
+            None,
+        ),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// How a missing key is described: a whole section, or a key of one.
+fn required_in(entry: &str) -> &'static str {
+    if entry.is_empty() {
+        " (a required section)"
+    } else {
+        " (required)"
+    }
+}
+
+/// serde's type names in words an administrator reads.
+fn friendlier(message: &str) -> String {
+    let mut out = message.to_string();
+    for (from, to) in [
+        ("expected i64", "expected a whole number"),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected f64", "expected a number"),
+        ("expected a string", "expected a string in quotes"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        if let Some(rest) = out.strip_suffix(from.trim_start_matches("expected ")) {
+            if rest.ends_with("expected ") {
+                out = format!("{}{}", rest.trim_end_matches("expected "), to);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The deepest key or list element whose span holds `span`.
+fn path_of(tree: &Tree<'_>, span: &std::ops::Range<usize>) -> Vec<Segment> {
+    fn holds(outer: &std::ops::Range<usize>, inner: &std::ops::Range<usize>) -> bool {
+        outer.start <= inner.start && inner.end <= outer.end
+    }
+    fn walk(
+        value: &toml::de::DeValue<'_>,
+        path: &mut Vec<Segment>,
+        span: &std::ops::Range<usize>,
+        best: &mut Option<(usize, Vec<Segment>)>,
+    ) {
+        fn consider(best: &mut Option<(usize, Vec<Segment>)>, size: usize, path: &[Segment]) {
+            if best.as_ref().is_none_or(|(b, _)| size <= *b) {
+                *best = Some((size, path.to_vec()));
+            }
+        }
+        match value {
+            toml::de::DeValue::Table(table) => {
+                for (k, v) in table.iter() {
+                    path.push(Segment::Key(k.get_ref().to_string()));
+                    for s in [k.span(), v.span()] {
+                        if holds(&s, span) {
+                            consider(best, s.len(), path);
+                        }
+                    }
+                    walk(v.get_ref(), path, span, best);
+                    path.pop();
+                }
+            }
+            toml::de::DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Segment::Index(i));
+                    if holds(&item.span(), span) {
+                        consider(best, item.span().len(), path);
+                    }
+                    walk(item.get_ref(), path, span, best);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = None;
+    // The root is a table without a span of its own here.
+    let root = toml::de::DeValue::Table(tree.clone());
+    walk(&root, &mut Vec::new(), span, &mut best);
+    best.map(|(_, p)| p).unwrap_or_default()
+}
+
+fn node_mut<'a, 'i>(tree: &'a mut Tree<'i>, path: &[Segment]) -> Option<&'a mut Node<'i>> {
+    let (first, rest) = path.split_first()?;
+    let Segment::Key(k) = first else { return None };
+    let mut node = tree.get_mut(k.as_str())?;
+    for segment in rest {
+        node = match (segment, node.get_mut()) {
+            (Segment::Key(k), toml::de::DeValue::Table(t)) => t.get_mut(k.as_str())?,
+            (Segment::Index(i), toml::de::DeValue::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+fn node<'a, 'i>(tree: &'a Tree<'i>, path: &[Segment]) -> Option<&'a Node<'i>> {
+    let (first, rest) = path.split_first()?;
+    let Segment::Key(k) = first else { return None };
+    let mut node = tree.get(k.as_str())?;
+    for segment in rest {
+        node = match (segment, node.get_ref()) {
+            (Segment::Key(k), toml::de::DeValue::Table(t)) => t.get(k.as_str())?,
+            (Segment::Index(i), toml::de::DeValue::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// The table `path` names, `path` being its key in `parent`.
+fn parent_table<'a, 'i>(
+    tree: &'a mut Tree<'i>,
+    path: &[Segment],
+) -> Option<(&'a mut Tree<'i>, String)> {
+    let (last, parent) = path.split_last()?;
+    let Segment::Key(name) = last else {
+        return None;
+    };
+    let table = if parent.is_empty() {
+        tree
+    } else {
+        match node_mut(tree, parent)?.get_mut() {
+            toml::de::DeValue::Table(t) => t,
+            _ => return None,
+        }
+    };
+    Some((table, name.clone()))
+}
+
+fn remove(tree: &mut Tree<'_>, path: &[Segment]) -> bool {
+    match path.last() {
+        Some(Segment::Key(_)) => parent_table(tree, path)
+            .and_then(|(table, name)| table.remove(name.as_str()))
+            .is_some(),
+        // A list element cannot be taken out without renumbering the
+        // others: an entry is emptied, anything else drops its list.
+        Some(Segment::Index(_)) => {
+            if is_table_entry(tree, path) {
+                replace(tree, path, toml::de::DeValue::Table(Tree::new()))
+            } else {
+                remove(tree, &path[..path.len() - 1])
+            }
+        }
+        None => false,
+    }
+}
+
+fn insert<'i>(tree: &mut Tree<'i>, path: &[Segment], value: Node<'i>) -> bool {
+    let Some((table, name)) = parent_table(tree, path) else {
+        return false;
+    };
+    let key = toml::Spanned::new(value.span(), std::borrow::Cow::Owned(name));
+    table.insert(key, value);
+    true
+}
+
+fn replace<'i>(tree: &mut Tree<'i>, path: &[Segment], value: toml::de::DeValue<'i>) -> bool {
+    match node_mut(tree, path) {
+        Some(node) => {
+            *node.get_mut() = value;
+            true
+        }
+        None => false,
+    }
+}
+
+fn is_string(tree: &Tree<'_>, path: &[Segment]) -> bool {
+    node(tree, path).is_some_and(|n| n.get_ref().is_str())
+}
+
+fn is_table_entry(tree: &Tree<'_>, path: &[Segment]) -> bool {
+    matches!(path.last(), Some(Segment::Index(_)))
+        && node(tree, path).is_some_and(|n| n.get_ref().is_table())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_messages_become_one_line_without_the_quoted_expression() {
+        let cron = "`every 15 minutes` is not a cron schedule (every 15 minutes\n^\nThe 'Seconds' field does not support using names. 'every' specified.); six or seven fields";
+        assert_eq!(
+            one_line(cron),
+            "`every 15 minutes` is not a cron schedule (The 'Seconds' field does not support using names. 'every' specified.); six or seven fields"
+        );
+        assert_eq!(one_line("plain"), "plain");
+    }
+
+    #[test]
+    fn a_misspelt_key_is_matched_to_the_nearest_allowed_one() {
+        let serde = "unknown field `max_hourz`, expected one of `min_minutes`, `max_hours`";
+        assert_eq!(
+            unknown_key_message("max_hourz", serde),
+            (
+                "unknown field `max_hourz` (did you mean `max_hours`?)".to_string(),
+                Some("max_hours".to_string())
+            )
+        );
+        let (message, meant) = unknown_key_message("colour", serde);
+        assert_eq!(meant, None);
+        assert_eq!(
+            message,
+            "unknown field `colour` (allowed: min_minutes, max_hours)"
+        );
+    }
+
+    #[test]
+    fn a_missing_section_is_reported_without_a_line() {
+        let errors = Config::parse("[sync]\ndays_back = 1\n", Path::new("m.toml")).unwrap_err();
+        assert_eq!(
+            errors.to_string(),
+            "m.toml: key `company`: missing key `company` (a required section)"
+        );
     }
 }

@@ -38,6 +38,8 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ledger;
 pub mod model;
 pub mod notify;

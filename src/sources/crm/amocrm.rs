@@ -251,7 +251,7 @@ fn id_text(record: &Value) -> String {
 }
 
 impl AmoCrm {
-    fn company(
+    pub(crate) fn company(
         &self,
         record: &Value,
         contacts: &BTreeMap<String, Value>,
@@ -293,7 +293,7 @@ impl AmoCrm {
         })
     }
 
-    fn contact(&self, record: &Value, ctx: &SyncContext) -> Result<Client, String> {
+    pub(crate) fn contact(&self, record: &Value, ctx: &SyncContext) -> Result<Client, String> {
         let conn = &self.conn;
         let id = text(record.get("id")).ok_or("no id")?;
         let mut emails: Vec<String> = field_values(record, "EMAIL")
@@ -317,7 +317,12 @@ impl AmoCrm {
         })
     }
 
-    fn order(&self, lead: &Value, status: &str, ctx: &SyncContext) -> Result<Order, String> {
+    pub(crate) fn order(
+        &self,
+        lead: &Value,
+        status: &str,
+        ctx: &SyncContext,
+    ) -> Result<Order, String> {
         let conn = &self.conn;
         let id = text(lead.get("id")).ok_or("no id")?;
         let client_id = match linked(lead, "companies").first() {

@@ -314,7 +314,7 @@ fn id_text(record: &Value) -> String {
 }
 
 impl Bitrix24 {
-    fn company(
+    pub(crate) fn company(
         &self,
         record: &Value,
         emails_of: &BTreeMap<String, Vec<String>>,
@@ -347,7 +347,7 @@ impl Bitrix24 {
         })
     }
 
-    fn contact(&self, record: &Value, ctx: &SyncContext) -> Result<Client, String> {
+    pub(crate) fn contact(&self, record: &Value, ctx: &SyncContext) -> Result<Client, String> {
         let conn = &self.conn;
         let id = text(record.get("ID")).ok_or("no ID")?;
         let mut emails: Vec<String> = multifield(record, "EMAIL")
@@ -379,7 +379,7 @@ impl Bitrix24 {
         })
     }
 
-    fn order(&self, deal: &Value, ctx: &SyncContext) -> Result<Order, String> {
+    pub(crate) fn order(&self, deal: &Value, ctx: &SyncContext) -> Result<Order, String> {
         let conn = &self.conn;
         let id = text(deal.get("ID")).ok_or("no ID")?;
         let client_id = match (reference(deal, "COMPANY_ID"), reference(deal, "CONTACT_ID")) {

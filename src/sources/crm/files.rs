@@ -174,45 +174,15 @@ impl CrmSource for FileCrm {
         if cursor == Some(new_cursor.as_str()) {
             return Ok(CrmFetch::Unchanged);
         }
-        let mut warnings = Vec::new();
-        let encoding = self.mapping.encoding;
-        let mut client_rows = rows(
-            self.format,
-            &self.clients,
-            clients_bytes,
-            encoding,
-            &mut warnings,
-        )?;
-        FileMapping::rename(&self.mapping.client_columns, &mut client_rows);
-        let clients = read_clients(&self.clients, client_rows, ctx, &mut warnings)?;
         // Orders are streamed: an export of millions of rows goes to the
         // ledger a row at a time instead of being held whole.
-        let order_rows = RowReader::new(self.format, &self.orders, orders_bytes, encoding)?;
-        if let RowSource::Csv { headers, .. } = &order_rows.source {
-            // A CSV file without a needed column is a setup error, not bad rows.
-            let columns = &self.mapping.order_columns;
-            let missing: Vec<&str> = ["id", "client_id", "created_at", "amount"]
-                .into_iter()
-                .filter(|ours| {
-                    let theirs = columns.get(*ours).map(|t| t.to_lowercase());
-                    !headers
-                        .iter()
-                        .any(|h| h == ours || Some(h) == theirs.as_ref())
-                })
-                .collect();
-            if !missing.is_empty() {
-                bail!(
-                    "{}: missing column(s) {}",
-                    self.orders.display(),
-                    missing.join(", ")
-                );
-            }
-        }
-        let orders = OrderReader {
-            rows: order_rows,
-            mapping: self.mapping.clone(),
-            ctx: ctx.clone(),
-        };
+        let (clients, orders, warnings) = stream_exports(
+            self.format,
+            (&self.clients, clients_bytes),
+            (&self.orders, orders_bytes),
+            &self.mapping,
+            ctx,
+        )?;
         Ok(CrmFetch::FullStream {
             clients,
             orders: OrderStream::new(orders),
@@ -220,6 +190,77 @@ impl CrmSource for FileCrm {
             cursor: new_cursor,
         })
     }
+}
+
+/// The clients and orders of two exports (each: its path, for messages,
+/// and its bytes). A file that cannot be read at all is an error; a row
+/// that cannot be read is a warning naming its line.
+pub fn read_exports(
+    format: Format,
+    (clients_path, clients_bytes): (&Path, &[u8]),
+    (orders_path, orders_bytes): (&Path, &[u8]),
+    mapping: &FileMapping,
+    ctx: &SyncContext,
+) -> Result<(Vec<Client>, Vec<Order>, Vec<SourceWarning>)> {
+    let (clients, stream, mut warnings) = stream_exports(
+        format,
+        (clients_path, clients_bytes.to_vec()),
+        (orders_path, orders_bytes.to_vec()),
+        mapping,
+        ctx,
+    )?;
+    let mut orders = Vec::new();
+    for item in stream {
+        match item {
+            Ok(order) => orders.push(order),
+            Err(warning) => warnings.push(warning),
+        }
+    }
+    Ok((clients, orders, warnings))
+}
+
+/// The clients read whole, the orders as a stream over the file's text
+/// (the caller consumes it; its items are orders or skipped-row warnings).
+fn stream_exports(
+    format: Format,
+    (clients_path, clients_bytes): (&Path, Vec<u8>),
+    (orders_path, orders_bytes): (&Path, Vec<u8>),
+    mapping: &FileMapping,
+    ctx: &SyncContext,
+) -> Result<(Vec<Client>, OrderReader, Vec<SourceWarning>)> {
+    let mut warnings = Vec::new();
+    let encoding = mapping.encoding;
+    let mut client_rows = rows(format, clients_path, clients_bytes, encoding, &mut warnings)?;
+    FileMapping::rename(&mapping.client_columns, &mut client_rows);
+    let clients = read_clients(clients_path, client_rows, ctx, &mut warnings)?;
+    let order_rows = RowReader::new(format, orders_path, orders_bytes, encoding)?;
+    if let RowSource::Csv { headers, .. } = &order_rows.source {
+        // A CSV file without a needed column is a setup error, not bad rows
+        // (an empty file has no orders, and no columns to miss).
+        let columns = &mapping.order_columns;
+        let missing: Vec<&str> = ["id", "client_id", "created_at", "amount"]
+            .into_iter()
+            .filter(|ours| {
+                let theirs = columns.get(*ours).map(|t| t.to_lowercase());
+                !headers
+                    .iter()
+                    .any(|h| h == ours || Some(h) == theirs.as_ref())
+            })
+            .collect();
+        if !missing.is_empty() && !headers.is_empty() {
+            bail!(
+                "{}: missing column(s) {}",
+                orders_path.display(),
+                missing.join(", ")
+            );
+        }
+    }
+    let orders = OrderReader {
+        rows: order_rows,
+        mapping: mapping.clone(),
+        ctx: ctx.clone(),
+    };
+    Ok((clients, orders, warnings))
 }
 
 async fn read(path: &Path) -> Result<Vec<u8>> {
@@ -514,6 +555,8 @@ fn read_clients(
                     .trim_start_matches("www.")
                     .to_string()
             })
+            // `@` or `www.` alone names no domain.
+            .filter(|d| !d.is_empty())
             .collect();
         clients.push(Client {
             id: id.to_string(),
@@ -681,5 +724,28 @@ mod tests {
         assert_eq!(parse_flag("Yes"), Some(true));
         assert_eq!(parse_flag(""), Some(false));
         assert_eq!(parse_flag("maybe"), None);
+    }
+
+    /// fuzz/artifacts/crm_files/crash-dfd0e43b: a domains cell of `www.` or `@`
+    /// gave the client an empty domain.
+    #[test]
+    fn fuzz_crash_dfd0e43b_a_bare_www_or_at_is_no_domain() {
+        let ctx = SyncContext::new(
+            &toml::from_str("[company]\nname = \"A\"").unwrap(),
+            chrono::Utc::now(),
+        );
+        let (clients, _, warnings) = read_exports(
+            Format::Csv,
+            (
+                Path::new("clients.csv"),
+                b"id,name,domains\nC1,Acme,www.;@;acme.example\n",
+            ),
+            (Path::new("orders.csv"), b"id,client_id,created_at,amount\n"),
+            &FileMapping::default(),
+            &ctx,
+        )
+        .unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(clients[0].domains, vec!["acme.example"]);
     }
 }

@@ -389,7 +389,7 @@ fn id_text(record: &Value) -> String {
 }
 
 impl HubSpot {
-    fn company(
+    pub(crate) fn company(
         &self,
         record: &Value,
         emails_of: &BTreeMap<String, Vec<String>>,
@@ -421,7 +421,7 @@ impl HubSpot {
         })
     }
 
-    fn contact(&self, record: &Value, ctx: &SyncContext) -> Result<Client, String> {
+    pub(crate) fn contact(&self, record: &Value, ctx: &SyncContext) -> Result<Client, String> {
         let conn = &self.conn;
         let id = text(record.get("id")).ok_or("no id")?;
         let emails: Vec<String> = text(prop(record, "email"))
@@ -452,7 +452,7 @@ impl HubSpot {
         })
     }
 
-    fn order(
+    pub(crate) fn order(
         &self,
         deal: &Value,
         companies: &BTreeMap<String, Vec<String>>,

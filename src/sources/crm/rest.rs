@@ -184,86 +184,114 @@ impl CrmSource for RestCrm {
             .await?;
         let orders = self.records(&rest.orders, header, plan.since).await?;
         for (i, record) in clients.iter().enumerate() {
-            let e = &rest.clients;
-            let Some(id) = text(field(e, record, "id")) else {
-                batch.skip(
-                    format!("{}: clients record {}", conn.id, i + 1),
-                    "no id; skipped",
-                );
-                continue;
-            };
-            if flag(field(e, record, "deleted")) {
-                batch.deleted_clients.push(conn.id_of(&id));
-                continue;
-            }
-            let Some(name) = text(field(e, record, "name")) else {
-                batch.skip(format!("{}: client {id}", conn.id), "no name; skipped");
-                continue;
-            };
-            let mut emails: Vec<String> = texts(field(e, record, "emails"), None)
-                .iter()
-                .filter_map(|m| clean_email(m))
-                .collect();
-            emails.sort();
-            emails.dedup();
-            let mut domains: Vec<String> = texts(field(e, record, "domains"), None)
-                .iter()
-                .filter_map(|d| clean_domain(d))
-                .collect();
-            domains.sort();
-            domains.dedup();
-            batch.clients.push(Client {
-                id: conn.id_of(&id),
-                name,
-                aliases: texts(field(e, record, "aliases"), None),
-                domains,
-                emails,
-                manager: text(field(e, record, "manager")).and_then(|m| ctx.manager_for(&m)),
-                key: flag(field(e, record, "key")),
-            });
+            self.client_record(&rest.clients, i, record, ctx, &mut batch);
         }
         for (i, record) in orders.iter().enumerate() {
-            let e = &rest.orders;
-            let Some(id) = text(field(e, record, "id")) else {
-                batch.skip(
-                    format!("{}: orders record {}", conn.id, i + 1),
-                    "no id; skipped",
-                );
-                continue;
-            };
-            if flag(field(e, record, "deleted")) {
-                batch.deleted_orders.push(conn.id_of(&id));
-                continue;
-            }
-            let order = (|| -> Result<Order, String> {
-                let client = text(field(e, record, "client_id")).ok_or("no client_id")?;
-                let created_at = instant(field(e, record, "created_at"), conn.tz)
-                    .ok_or("created_at is missing or not a date")?;
-                let amount = number(field(e, record, "amount"))
-                    .ok_or("amount is missing or not a number")?;
-                let status = text(field(e, record, "status")).unwrap_or_default();
-                let cancelled = flag(field(e, record, "cancelled"))
-                    || matches!(status.to_lowercase().as_str(), "cancelled" | "canceled")
-                    || conn.cancelled.contains(&status);
-                Ok(Order {
-                    id: conn.id_of(&id),
-                    client_id: conn.id_of(&client),
-                    created_at,
-                    amount,
-                    currency: text(field(e, record, "currency")).unwrap_or_default(),
-                    status,
-                    cancelled,
-                    manager: text(field(e, record, "manager")).and_then(|m| ctx.manager_for(&m)),
-                })
-            })();
-            match order {
-                Ok(order) => batch.orders.push(order),
-                Err(message) => batch.skip(
-                    format!("{}: order {id}", conn.id),
-                    format!("{message}; skipped"),
-                ),
-            }
+            self.order_record(&rest.orders, i, record, ctx, &mut batch);
         }
         Ok(batch.finish(conn, plan))
+    }
+}
+
+impl RestCrm {
+    /// The `i`-th record (0-based) of the clients endpoint into `batch`:
+    /// a client, a deletion, or a warning.
+    pub(crate) fn client_record(
+        &self,
+        e: &RestEndpoint,
+        i: usize,
+        record: &Value,
+        ctx: &SyncContext,
+        batch: &mut Batch,
+    ) {
+        let conn = &self.conn;
+        let Some(id) = text(field(e, record, "id")) else {
+            batch.skip(
+                format!("{}: clients record {}", conn.id, i + 1),
+                "no id; skipped",
+            );
+            return;
+        };
+        if flag(field(e, record, "deleted")) {
+            batch.deleted_clients.push(conn.id_of(&id));
+            return;
+        }
+        let Some(name) = text(field(e, record, "name")) else {
+            batch.skip(format!("{}: client {id}", conn.id), "no name; skipped");
+            return;
+        };
+        let mut emails: Vec<String> = texts(field(e, record, "emails"), None)
+            .iter()
+            .filter_map(|m| clean_email(m))
+            .collect();
+        emails.sort();
+        emails.dedup();
+        let mut domains: Vec<String> = texts(field(e, record, "domains"), None)
+            .iter()
+            .filter_map(|d| clean_domain(d))
+            .collect();
+        domains.sort();
+        domains.dedup();
+        batch.clients.push(Client {
+            id: conn.id_of(&id),
+            name,
+            aliases: texts(field(e, record, "aliases"), None),
+            domains,
+            emails,
+            manager: text(field(e, record, "manager")).and_then(|m| ctx.manager_for(&m)),
+            key: flag(field(e, record, "key")),
+        });
+    }
+
+    /// The `i`-th record (0-based) of the orders endpoint into `batch`:
+    /// an order, a deletion, or a warning.
+    pub(crate) fn order_record(
+        &self,
+        e: &RestEndpoint,
+        i: usize,
+        record: &Value,
+        ctx: &SyncContext,
+        batch: &mut Batch,
+    ) {
+        let conn = &self.conn;
+        let Some(id) = text(field(e, record, "id")) else {
+            batch.skip(
+                format!("{}: orders record {}", conn.id, i + 1),
+                "no id; skipped",
+            );
+            return;
+        };
+        if flag(field(e, record, "deleted")) {
+            batch.deleted_orders.push(conn.id_of(&id));
+            return;
+        }
+        let order = (|| -> Result<Order, String> {
+            let client = text(field(e, record, "client_id")).ok_or("no client_id")?;
+            let created_at = instant(field(e, record, "created_at"), conn.tz)
+                .ok_or("created_at is missing or not a date")?;
+            let amount =
+                number(field(e, record, "amount")).ok_or("amount is missing or not a number")?;
+            let status = text(field(e, record, "status")).unwrap_or_default();
+            let cancelled = flag(field(e, record, "cancelled"))
+                || matches!(status.to_lowercase().as_str(), "cancelled" | "canceled")
+                || conn.cancelled.contains(&status);
+            Ok(Order {
+                id: conn.id_of(&id),
+                client_id: conn.id_of(&client),
+                created_at,
+                amount,
+                currency: text(field(e, record, "currency")).unwrap_or_default(),
+                status,
+                cancelled,
+                manager: text(field(e, record, "manager")).and_then(|m| ctx.manager_for(&m)),
+            })
+        })();
+        match order {
+            Ok(order) => batch.orders.push(order),
+            Err(message) => batch.skip(
+                format!("{}: order {id}", conn.id),
+                format!("{message}; skipped"),
+            ),
+        }
     }
 }

@@ -307,7 +307,7 @@ async fn cancelled_statuses(api: &Api<'_>, conn: &Connector) -> Result<HashSet<S
 }
 
 impl RetailCrm {
-    fn client(
+    pub(crate) fn client(
         &self,
         record: &Value,
         corporate: bool,
@@ -355,7 +355,7 @@ impl RetailCrm {
         })
     }
 
-    fn order(
+    pub(crate) fn order(
         &self,
         record: &Value,
         cancelled: &HashSet<String>,
