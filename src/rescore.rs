@@ -112,6 +112,7 @@ pub fn score_and_book(
         dirty.extend(run.all_parties()?);
     }
     dirty.extend(run.maturing_parties(now)?);
+    let dirty = run.with_meetings(dirty)?;
     if dirty.is_empty() && summary.reread == 0 && !full {
         // Nothing changed: touch nothing (the transaction rolls back empty).
         summary.meetings = run.meeting_count()?;

@@ -37,13 +37,22 @@ pub struct StoredMeeting {
 /// An open score run; dropping it without `commit` rolls everything back.
 pub struct ScoringRun<'a> {
     tx: Transaction<'a>,
+    /// Orders come from more than one CRM (ids may repeat across them).
+    several_crms: bool,
 }
 
 impl Store {
     pub fn scoring_run(&mut self) -> Result<ScoringRun<'_>> {
         let tx = self.conn.transaction()?;
         tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS chunk_parties (party TEXT PRIMARY KEY)")?;
-        Ok(ScoringRun { tx })
+        let (first, last): (Option<String>, Option<String>) =
+            tx.query_row("SELECT min(crm), max(crm) FROM orders", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(ScoringRun {
+            tx,
+            several_crms: first != last,
+        })
     }
 }
 
@@ -159,8 +168,14 @@ impl ScoringRun<'_> {
 
     /// Marks every occurrence read (after a full run has read them all).
     pub fn clear_to_read(&self) -> Result<()> {
-        self.tx
-            .execute("UPDATE occurrences SET to_read = 0 WHERE to_read = 1", [])?;
+        // In batches: one UPDATE of every flagged row would first collect
+        // all their keys in a temporary table (in memory).
+        while self.tx.execute(
+            "UPDATE occurrences SET to_read = 0 WHERE (calendar, uid, instance) IN
+               (SELECT calendar, uid, instance FROM occurrences WHERE to_read = 1 LIMIT 20000)",
+            [],
+        )? > 0
+        {}
         Ok(())
     }
 
@@ -187,6 +202,25 @@ impl ScoringRun<'_> {
             "SELECT DISTINCT client FROM meetings WHERE recheck_at IS NOT NULL AND recheck_at <= ?1",
             [format_utc(now)],
         )
+    }
+
+    /// The parties among `parties` that can have meetings: read from an
+    /// occurrence, or holding a stored meeting. (A client whose orders
+    /// changed but who was never met needs no scoring.)
+    pub fn with_meetings(&self, parties: BTreeSet<String>) -> Result<BTreeSet<String>> {
+        let mut read = self
+            .tx
+            .prepare_cached("SELECT 1 FROM occurrences WHERE party = ?1 LIMIT 1")?;
+        let mut booked = self
+            .tx
+            .prepare_cached("SELECT 1 FROM meetings WHERE client = ?1 LIMIT 1")?;
+        let mut out = BTreeSet::new();
+        for party in parties {
+            if read.exists([&party])? || booked.exists([&party])? {
+                out.insert(party);
+            }
+        }
+        Ok(out)
     }
 
     /// Every party read from an occurrence or holding a stored meeting.
@@ -238,25 +272,40 @@ impl ScoringRun<'_> {
         )
     }
 
-    /// The orders of the chunk's clients (an order id known to several CRMs
-    /// is taken from the first CRM by id, as `Store::orders` does).
+    /// The orders of the chunk's clients that count (not cancelled), from
+    /// the covering index: what scoring reads of them, no JSON. An order
+    /// id known to several CRMs is taken from the first CRM by id, as
+    /// `Store::orders` does.
     pub fn chunk_orders(&self) -> Result<Vec<Order>> {
-        let mut orders: Vec<Order> = self.json(
-            "SELECT data FROM orders WHERE client_id IN (SELECT party FROM temp.chunk_parties)
-             ORDER BY id, crm",
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, client_id, created_at, amount, crm FROM orders
+             WHERE client_id IN (SELECT party FROM temp.chunk_parties) AND cancelled = 0",
         )?;
-        orders.dedup_by(|a, b| a.id == b.id);
-        let crms: i64 = self
-            .tx
-            .query_row("SELECT count(DISTINCT crm) FROM orders", [], |r| r.get(0))?;
-        if crms > 1 {
+        let mut rows = stmt.query([])?;
+        let mut orders = Vec::new();
+        let mut crm_of = Vec::new();
+        while let Some(row) = rows.next()? {
+            orders.push(Order {
+                id: row.get(0)?,
+                client_id: row.get(1)?,
+                created_at: parse_utc(row.get_ref(2)?.as_str()?),
+                amount: row.get(3)?,
+                currency: String::new(),
+                status: String::new(),
+                cancelled: false,
+                manager: None,
+            });
+            crm_of.push(row.get::<_, String>(4)?);
+        }
+        if self.several_crms {
             let mut first_crm = self.tx.prepare_cached(
-                "SELECT client_id FROM orders WHERE id = ?1 ORDER BY crm LIMIT 1",
+                "SELECT crm, cancelled FROM orders WHERE id = ?1 ORDER BY crm LIMIT 1",
             )?;
             let mut keep = Vec::with_capacity(orders.len());
-            for order in orders {
-                let owner: String = first_crm.query_row([&order.id], |r| r.get(0))?;
-                if owner == order.client_id {
+            for (order, crm) in orders.into_iter().zip(crm_of) {
+                let (first, cancelled): (String, bool) =
+                    first_crm.query_row([&order.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                if first == crm && !cancelled {
                     keep.push(order);
                 }
             }

@@ -12,7 +12,7 @@ pub mod ics;
 pub mod ics_url;
 pub mod microsoft;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -353,6 +353,36 @@ impl CrmSource for Unsupported {
 }
 
 /// A content hash used as the cursor of file sources.
+/// `content_cursor` of files' contents, read a piece at a time: whether a
+/// large export changed is known without holding it. (A file that changes
+/// while it is read gives a cursor no content has; the caller then reads
+/// and compares the content itself.)
+pub fn file_cursor(paths: &[&std::path::Path], extra: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    for path in paths {
+        let open =
+            || std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()));
+        let mut file = open()?;
+        let length = file.metadata()?.len();
+        hasher.update(length.to_le_bytes());
+        loop {
+            let n = file
+                .read(&mut buffer)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+    }
+    hasher.update(extra.as_bytes());
+    let digest = hasher.finalize();
+    Ok(digest.iter().take(16).map(|b| format!("{b:02x}")).collect())
+}
+
 pub fn content_cursor(parts: &[&[u8]], extra: &str) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();

@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use crate::ledger::period::local_midnight;
 use crate::model::{Client, Order};
 use crate::sources::{
-    content_cursor, CrmFetch, CrmSource, OrderStream, SourceWarning, SyncContext,
+    content_cursor, file_cursor, CrmFetch, CrmSource, OrderStream, SourceWarning, SyncContext,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +143,6 @@ impl CrmSource for FileCrm {
     }
 
     async fn fetch(&mut self, cursor: Option<&str>, ctx: &SyncContext) -> Result<CrmFetch> {
-        let clients_bytes = read(&self.clients).await?;
-        let orders_bytes = read(&self.orders).await?;
         // Managers are part of the mapping, so a changed [[manager]] list re-reads the files.
         let mapping: Vec<String> = ctx
             .managers
@@ -158,19 +156,27 @@ impl CrmSource for FileCrm {
                 )
             })
             .collect();
-        let new_cursor = content_cursor(
-            &[&clients_bytes, &orders_bytes],
-            &format!(
-                "{}|{}{}",
-                ctx.tz,
-                mapping.join(";"),
-                if self.mapping.fingerprint() == FileMapping::default().fingerprint() {
-                    String::new()
-                } else {
-                    format!("|{}", self.mapping.fingerprint())
-                }
-            ),
+        let extra = format!(
+            "{}|{}{}",
+            ctx.tz,
+            mapping.join(";"),
+            if self.mapping.fingerprint() == FileMapping::default().fingerprint() {
+                String::new()
+            } else {
+                format!("|{}", self.mapping.fingerprint())
+            }
         );
+        // Hashed as a stream first: an unchanged export of millions of
+        // orders is never held in memory.
+        let quick = file_cursor(&[&self.clients, &self.orders], &extra)?;
+        if cursor == Some(quick.as_str()) {
+            return Ok(CrmFetch::Unchanged);
+        }
+        let clients_bytes = read(&self.clients).await?;
+        let orders_bytes = read(&self.orders).await?;
+        // The cursor of exactly the bytes read (the files may have changed
+        // again since they were hashed).
+        let new_cursor = content_cursor(&[&clients_bytes, &orders_bytes], &extra);
         if cursor == Some(new_cursor.as_str()) {
             return Ok(CrmFetch::Unchanged);
         }
