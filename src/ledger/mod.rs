@@ -291,6 +291,10 @@ impl Store {
             "CREATE TEMP TABLE IF NOT EXISTS seen_orders (id TEXT PRIMARY KEY) WITHOUT ROWID;
              DELETE FROM temp.seen_orders;",
         )?;
+        // A first import has nothing to compare with nor to delete.
+        let first_import = !tx
+            .prepare("SELECT 1 FROM orders WHERE crm = ?1 LIMIT 1")?
+            .exists([&state.id])?;
         {
             let mut stored = tx.prepare("SELECT data FROM orders WHERE crm = ?1 AND id = ?2")?;
             let mut upsert = tx.prepare(UPSERT_ORDER)?;
@@ -304,6 +308,11 @@ impl Store {
                     }
                 };
                 let data = serde_json::to_string(&order)?;
+                if first_import {
+                    upsert_order(&mut upsert, &state.id, &order, data)?;
+                    counts.upserted += 1;
+                    continue;
+                }
                 let old: Option<String> = stored
                     .query_row(params![state.id, order.id], |r| r.get(0))
                     .optional()?;
@@ -318,10 +327,12 @@ impl Store {
                 counts.upserted += 1;
             }
         }
-        counts.deleted += tx.execute(
-            "DELETE FROM orders WHERE crm = ?1 AND id NOT IN (SELECT id FROM temp.seen_orders)",
-            [&state.id],
-        )?;
+        if !first_import {
+            counts.deleted += tx.execute(
+                "DELETE FROM orders WHERE crm = ?1 AND id NOT IN (SELECT id FROM temp.seen_orders)",
+                [&state.id],
+            )?;
+        }
         tx.execute("DELETE FROM temp.seen_orders", [])?;
         let mut state = state.clone();
         state.skipped += warnings.iter().filter(|w| w.skipped).count() as i64;
