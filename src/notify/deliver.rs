@@ -83,8 +83,57 @@ impl Envelope {
 
 /// Where messages go.
 pub enum Transport {
+    /// Implicit TLS (port 465), through lettre's transport.
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Plain or STARTTLS, over a connection we open ourselves.
+    Direct(DirectSmtp),
     File(PathBuf),
+}
+
+/// One SMTP conversation per message on a socket with `TCP_NODELAY`.
+/// lettre's own connections leave Nagle's algorithm on, and the final
+/// "." of a message then sits in the kernel for ~40 ms (delayed ACK) before
+/// the server sees it: a sender killed in that gap has delivered a message
+/// it never recorded as sent, and the restart sends it again (measured by
+/// `tests/crash_kill.rs`). With the flag the gap is one round trip.
+pub struct DirectSmtp {
+    host: String,
+    port: u16,
+    starttls: bool,
+    credentials: Option<Credentials>,
+}
+
+impl DirectSmtp {
+    async fn send(&self, message: &Message) -> Result<()> {
+        use lettre::transport::smtp::authentication::Mechanism;
+        use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+        use lettre::transport::smtp::extension::ClientId;
+
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .with_context(|| format!("cannot connect to {}:{}", self.host, self.port))?;
+        tcp.set_nodelay(true)?;
+        let hello = ClientId::default();
+        let mut connection =
+            AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello).await?;
+        if self.starttls {
+            connection
+                .starttls(TlsParameters::new(self.host.clone())?, &hello)
+                .await?;
+        }
+        if let Some(credentials) = &self.credentials {
+            connection
+                .auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await?;
+        }
+        connection
+            .send(message.envelope(), &message.formatted())
+            .await?;
+        // The message is the server's once it answered 250; a failed QUIT
+        // changes nothing.
+        let _ = connection.quit().await;
+        Ok(())
+    }
 }
 
 impl Transport {
@@ -97,23 +146,31 @@ impl Transport {
                 let Some(smtp) = &email.smtp else {
                     bail!("[email] transport = \"smtp\" needs an `smtp = {{ host = … }}` table");
                 };
-                let builder = match smtp.tls {
-                    SmtpTls::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?
+                let credentials = match (&smtp.username, &smtp.password) {
+                    (Some(user), Some(password)) => {
+                        let secret = crate::secrets::resolve(password, &config.base_dir)
+                            .context("the SMTP password")?;
+                        Some(Credentials::new(user.clone(), secret.expose().to_string()))
                     }
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
-                    SmtpTls::None => {
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-                    }
+                    _ => None,
                 };
-                let mut builder = builder.port(smtp.port).timeout(Some(SMTP_TIMEOUT));
-                if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
-                    let secret = crate::secrets::resolve(password, &config.base_dir)
-                        .context("the SMTP password")?;
-                    builder = builder
-                        .credentials(Credentials::new(user.clone(), secret.expose().to_string()));
+                match smtp.tls {
+                    SmtpTls::Tls => {
+                        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?
+                            .port(smtp.port)
+                            .timeout(Some(SMTP_TIMEOUT));
+                        if let Some(credentials) = credentials {
+                            builder = builder.credentials(credentials);
+                        }
+                        Ok(Transport::Smtp(builder.build()))
+                    }
+                    SmtpTls::Starttls | SmtpTls::None => Ok(Transport::Direct(DirectSmtp {
+                        host: smtp.host.clone(),
+                        port: smtp.port,
+                        starttls: smtp.tls == SmtpTls::Starttls,
+                        credentials,
+                    })),
                 }
-                Ok(Transport::Smtp(builder.build()))
             }
         }
     }
@@ -126,6 +183,10 @@ impl Transport {
                     .with_context(|| format!("SMTP refused the email to {}", envelope.address))?;
                 Ok(())
             }
+            Transport::Direct(direct) => tokio::time::timeout(SMTP_TIMEOUT, direct.send(message))
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {SMTP_TIMEOUT:?}")))
+                .with_context(|| format!("SMTP refused the email to {}", envelope.address)),
             Transport::File(folder) => {
                 write_eml(folder, &envelope.file_name(), &message.formatted()).map(|_| ())
             }
