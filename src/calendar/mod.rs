@@ -19,7 +19,7 @@ mod timezone;
 mod values;
 pub mod windows_zones;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -77,14 +77,24 @@ pub fn normalize(files: &[IcsInput], calendar_id: &str, opts: &ExpandOptions) ->
         read_file(file, opts, &mut events, &mut warnings);
     }
 
-    // BTreeMap: series are processed in UID order, so warnings come out in
-    // the same order on every run.
-    let mut by_uid: BTreeMap<String, Vec<EventData>> = BTreeMap::new();
-    for event in events {
-        by_uid.entry(event.uid.clone()).or_default().push(event);
-    }
+    // Series are processed in UID order, so warnings come out in the same
+    // order on every run. Grouped by sorting in place (descending, stable:
+    // file order within a UID) and splitting each smallest-UID run off the
+    // end: regrouping into a map of vectors held every event twice at the
+    // peak (massif: 2 × 2 KiB per event of a million-event file).
+    events.sort_by(|a, b| b.uid.cmp(&a.uid));
     let mut occurrences = Vec::new();
-    for group in by_uid.into_values() {
+    while let Some(last) = events.last() {
+        let run = events
+            .iter()
+            .rev()
+            .take_while(|e| e.uid == last.uid)
+            .count();
+        let group = events.split_off(events.len() - run);
+        // Give back what the read events held as their occurrences grow.
+        if events.len() < events.capacity() / 2 {
+            events.shrink_to_fit();
+        }
         let first = occurrences.len();
         merge_series(calendar_id, group, opts, &mut occurrences, &mut warnings);
         // Series come in UID order and every occurrence of a series carries
