@@ -4,7 +4,7 @@
 //! `close` read and freeze months. The decisions themselves are made by the
 //! pure modules; this file only moves data between them and the store.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -279,17 +279,7 @@ pub fn compute(config: &Config, store: &Store, now: DateTime<Utc>) -> Result<Com
     let clients = store.clients()?;
     let orders = OrderBook::new(&store.orders()?);
     let overrides = crate::rescore::all_overrides(config, store)?;
-    let calendar_owner: HashMap<String, Option<String>> = config
-        .calendars
-        .iter()
-        .map(|c| (c.id.clone(), c.manager.clone()))
-        .collect();
-    let company_domains: Vec<String> = config
-        .company
-        .domains
-        .iter()
-        .map(|d| d.to_lowercase())
-        .collect();
+    let (calendar_owner, company_domains) = crate::rescore::reading_setup(config);
     let ctx = ClassifyContext {
         settings: &config.scoring,
         company_domains: &company_domains,

@@ -68,17 +68,7 @@ pub fn score_and_book(
     let last_closed = store.last_closed()?;
     let fingerprint = fingerprint(config, &clients, &overrides);
 
-    let calendar_owner: HashMap<String, Option<String>> = config
-        .calendars
-        .iter()
-        .map(|c| (c.id.clone(), c.manager.clone()))
-        .collect();
-    let company_domains: Vec<String> = config
-        .company
-        .domains
-        .iter()
-        .map(|d| d.to_lowercase())
-        .collect();
+    let (calendar_owner, company_domains) = reading_setup(config);
     let no_orders = OrderBook::default();
     let base = ClassifyContext {
         settings: &config.scoring,
@@ -360,6 +350,23 @@ impl PartyGroups {
         }
         &self.members[&root]
     }
+}
+
+/// Who owns each calendar, and the company's mail domains (lower case):
+/// the parts of a `ClassifyContext` taken from the config.
+pub fn reading_setup(config: &Config) -> (HashMap<String, Option<String>>, Vec<String>) {
+    let calendar_owner = config
+        .calendars
+        .iter()
+        .map(|c| (c.id.clone(), c.manager.clone()))
+        .collect();
+    let company_domains = config
+        .company
+        .domains
+        .iter()
+        .map(|d| d.to_lowercase())
+        .collect();
+    (calendar_owner, company_domains)
 }
 
 /// Config overrides first, then CLI ones (later entries win).

@@ -407,17 +407,7 @@ impl ScoringRun<'_> {
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
-        let mut stmt = self.tx.prepare_cached(sql)?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let text: String = row.get(0)?;
-            out.push(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("unreadable row in the ledger: {text}"))?,
-            );
-        }
-        Ok(out)
+        super::json_rows(&self.tx, sql, [])
     }
 }
 

@@ -620,18 +620,27 @@ impl Store {
         sql: &str,
         params: P,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.conn.prepare(sql)?;
-        let mut rows = stmt.query(params)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let text: String = row.get(0)?;
-            out.push(
-                serde_json::from_str(&text)
-                    .with_context(|| format!("unreadable row in the ledger: {text}"))?,
-            );
-        }
-        Ok(out)
+        json_rows(&self.conn, sql, params)
     }
+}
+
+/// The first column of each row, parsed from its JSON text.
+fn json_rows<T: serde::de::DeserializeOwned, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        out.push(
+            serde_json::from_str(&text)
+                .with_context(|| format!("unreadable row in the ledger: {text}"))?,
+        );
+    }
+    Ok(out)
 }
 
 /// SHA-256 of an occurrence's stored JSON, truncated to 128 bits.
