@@ -109,6 +109,8 @@ pub fn score_and_book(
         return Ok(summary);
     }
 
+    // A first run has no stored meetings to look up one by one.
+    let any_stored = run.meeting_count()? > 0;
     let chunks = chunks(&run, dirty)?;
     let mut orphans: BTreeMap<String, StoredMeeting> = BTreeMap::new();
     for parties in &chunks {
@@ -147,7 +149,7 @@ pub fn score_and_book(
             }
         }
         for key in current.keys() {
-            if !stored.contains_key(key) {
+            if any_stored && !stored.contains_key(key) {
                 orphans.remove(key);
                 if let Some(m) = run.meeting(key)? {
                     stored.insert(key.clone(), m);
