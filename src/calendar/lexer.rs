@@ -72,12 +72,32 @@ pub struct LexIssue {
 /// Reads a whole file. Returns the top-level components (usually one or
 /// more VCALENDARs; a bare VEVENT is accepted too) and the lines skipped.
 pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
+    stream_components(text, |component, _| Some(component))
+}
+
+/// `parse_components` that hands every component to `take` as it closes,
+/// with its open ancestors (outermost first). `take` gives it back to be
+/// attached to its parent as usual (`Some`) or keeps it (`None`), so a
+/// reader can handle a file of a million events one event at a time
+/// instead of holding the whole tree.
+pub fn stream_components(
+    text: &str,
+    mut take: impl FnMut(Component, &[Component]) -> Option<Component>,
+) -> (Vec<Component>, Vec<LexIssue>) {
     let mut issues = Vec::new();
     let mut roots: Vec<Component> = Vec::new();
     let mut stack: Vec<Component> = Vec::new();
     let mut last_line = 0;
+    let mut attach = |stack: &mut Vec<Component>, roots: &mut Vec<Component>, done: Component| {
+        if let Some(kept) = take(done, stack) {
+            match stack.last_mut() {
+                Some(parent) => parent.children.push(kept),
+                None => roots.push(kept),
+            }
+        }
+    };
 
-    for (line_no, logical) in unfold(text) {
+    for (line_no, logical) in Unfold::new(text) {
         last_line = line_no;
         let content = match parse_content_line(&logical, line_no) {
             Ok(content) => content,
@@ -96,7 +116,15 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
                 // VEVENT is open means its END line is missing. Close it (and
                 // whatever it holds) so the two events stay apart.
                 if let Some(pos) = stack.iter().rposition(|c| c.name == name) {
-                    close_from(&mut stack, &mut roots, &mut issues, pos, line_no, false);
+                    close_from(
+                        &mut stack,
+                        &mut roots,
+                        &mut issues,
+                        pos,
+                        line_no,
+                        false,
+                        &mut attach,
+                    );
                 }
                 stack.push(Component {
                     name,
@@ -108,7 +136,15 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
                 let name = content.value.trim().to_ascii_uppercase();
                 // Close up to the matching BEGIN; a stray END is ignored.
                 if let Some(pos) = stack.iter().rposition(|c| c.name == name) {
-                    close_from(&mut stack, &mut roots, &mut issues, pos, line_no, true);
+                    close_from(
+                        &mut stack,
+                        &mut roots,
+                        &mut issues,
+                        pos,
+                        line_no,
+                        true,
+                        &mut attach,
+                    );
                 } else {
                     issues.push(LexIssue {
                         line: line_no,
@@ -135,6 +171,8 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
     (roots, issues)
 }
 
+type Attach<'a> = dyn FnMut(&mut Vec<Component>, &mut Vec<Component>, Component) + 'a;
+
 /// Closes the open components from the top of the stack down to `pos`.
 /// With `ended`, the one at `pos` met its END line; everything above it
 /// (and, without `ended`, it too) was left open and is reported.
@@ -145,6 +183,7 @@ fn close_from(
     pos: usize,
     line_no: usize,
     ended: bool,
+    attach: &mut Attach,
 ) {
     while stack.len() > pos {
         let mut done = stack.pop().expect("stack is longer than pos");
@@ -167,34 +206,54 @@ fn close_from(
     }
 }
 
-fn attach(stack: &mut [Component], roots: &mut Vec<Component>, done: Component) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(done),
-        None => roots.push(done),
-    }
-}
-
 /// Physical lines → logical lines with the number of their first physical
 /// line. Accepts CRLF, LF or bare CR; a line starting with a space or TAB
 /// continues the previous one (RFC 5545 §3.1); blank lines are dropped.
+#[cfg(test)]
 pub fn unfold(text: &str) -> Vec<(usize, String)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out: Vec<(usize, String)> = Vec::new();
-    let separator = if text.contains('\n') { '\n' } else { '\r' };
-    for (index, raw) in text.split(separator).enumerate() {
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some(rest) = line.strip_prefix([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                last.1.push_str(rest);
+    Unfold::new(text).collect()
+}
+
+/// `unfold` one logical line at a time.
+struct Unfold<'a> {
+    physical: std::iter::Enumerate<std::str::Split<'a, char>>,
+    /// The logical line being built, waiting for its continuations.
+    pending: Option<(usize, String)>,
+}
+
+impl<'a> Unfold<'a> {
+    fn new(text: &'a str) -> Unfold<'a> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let separator = if text.contains('\n') { '\n' } else { '\r' };
+        Unfold {
+            physical: text.split(separator).enumerate(),
+            pending: None,
+        }
+    }
+}
+
+impl Iterator for Unfold<'_> {
+    type Item = (usize, String);
+
+    fn next(&mut self) -> Option<(usize, String)> {
+        for (index, raw) in self.physical.by_ref() {
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if let Some(rest) = line.strip_prefix([' ', '\t']) {
+                if let Some(pending) = &mut self.pending {
+                    pending.1.push_str(rest);
+                    continue;
+                }
+            }
+            if line.trim().is_empty() {
                 continue;
             }
+            let started = (index + 1, line.to_string());
+            if let Some(done) = self.pending.replace(started) {
+                return Some(done);
+            }
         }
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push((index + 1, line.to_string()));
+        self.pending.take()
     }
-    out
 }
 
 /// Splits one logical line into name, parameters and value.
