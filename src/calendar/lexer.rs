@@ -69,8 +69,9 @@ pub struct LexIssue {
     pub message: String,
 }
 
-/// Reads a whole file. Returns the top-level components (usually one or
+/// Reads a whole file (tests; the reader streams). Returns the top-level components (usually one or
 /// more VCALENDARs; a bare VEVENT is accepted too) and the lines skipped.
+#[cfg(test)]
 pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
     stream_components(text, |component, _| Some(component))
 }

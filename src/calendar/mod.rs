@@ -26,7 +26,7 @@ use chrono_tz::Tz;
 
 use crate::model::{EventStatus, Occurrence};
 use event::{method_is_not_state, read_event, Details, EventData, Time};
-use lexer::{parse_components, Component};
+use lexer::Component;
 use recurrence::{event_length, expand, in_window, Frame};
 use timezone::{Zone, ZoneResolver};
 
@@ -122,53 +122,122 @@ pub fn zone_for_name(name: &str) -> Option<Tz> {
     timezone::known_zone(&timezone::normalize_tzid(name))
 }
 
-/// Reads one file's events (with their zones resolved) into `events`.
+/// Reads one file's events (with their zones resolved) into `events`, in
+/// two passes over the text so a file of a million events is never held as
+/// a tree: the first keeps only the VTIMEZONEs and each VCALENDAR's METHOD
+/// (a zone may be defined after the events that use it), the second reads
+/// each VEVENT as it closes and lets it go.
 fn read_file(
     file: &IcsInput,
     opts: &ExpandOptions,
     events: &mut Vec<EventData>,
     warnings: &mut Vec<ParseWarning>,
 ) {
-    let (roots, issues) = parse_components(&file.text);
-    let mut vevents: Vec<(&Component, Option<String>)> = Vec::new();
-    let mut vtimezones: Vec<&Component> = Vec::new();
-    for root in &roots {
-        collect(root, None, &mut vevents, &mut vtimezones);
-    }
+    // Pass 1. A VEVENT or VTIMEZONE is ours when no VEVENT or VTIMEZONE
+    // holds it (their own parts, VALARM or STANDARD, stay attached); the
+    // METHOD of a VCALENDAR is keyed by the line it begins on.
+    let mut vtimezones: Vec<Component> = Vec::new();
+    let mut methods: HashMap<usize, Option<String>> = HashMap::new();
+    let mut top_level = 0;
+    let (_, issues) = lexer::stream_components(&file.text, |c, ancestors| {
+        if ancestors.is_empty() {
+            top_level += 1;
+        }
+        if !is_ours(ancestors) {
+            return Some(c);
+        }
+        match c.name.as_str() {
+            "VTIMEZONE" => vtimezones.push(c),
+            "VCALENDAR" => {
+                methods.insert(
+                    c.line,
+                    c.prop("METHOD")
+                        .map(|p| p.value.trim().to_ascii_uppercase()),
+                );
+            }
+            _ => {}
+        }
+        None
+    });
     let uid_of = |c: &Component| {
         c.prop("UID")
             .map(|p| p.text().trim().to_string())
             .filter(|u| !u.is_empty())
     };
-    let warn = |warnings: &mut Vec<ParseWarning>,
-                line: usize,
-                uid: Option<String>,
-                message: String,
-                skipped: bool| {
-        warnings.push(ParseWarning {
-            file: file.name.clone(),
-            line: Some(line),
-            uid,
-            message,
-            skipped,
-        });
+    let warning = |line: usize, uid: Option<String>, message: String, skipped: bool| ParseWarning {
+        file: file.name.clone(),
+        line: Some(line),
+        uid,
+        message,
+        skipped,
     };
 
-    for issue in issues {
-        // Name the event the unreadable line sat in, when it sat in one.
-        let uid = vevents
+    let zones: Vec<&Component> = vtimezones.iter().collect();
+    let (mut resolver, zone_notes) = ZoneResolver::new(
+        &zones,
+        opts.default_tz,
+        (opts.window_start, opts.window_end),
+    );
+    let floating = Zone::floating(opts.default_tz);
+
+    // Pass 2: every event, read as it closes.
+    let mut event_warnings = Vec::new();
+    // The UID of the event each unreadable line sat in (the first one).
+    let mut issue_uids: Vec<Option<String>> = vec![None; issues.len()];
+    lexer::stream_components(&file.text, |c, ancestors| {
+        if !is_ours(ancestors) {
+            return Some(c);
+        }
+        if c.name != "VEVENT" {
+            return None;
+        }
+        let first = issues.partition_point(|issue| issue.line < c.line);
+        for (i, issue) in issues.iter().enumerate().skip(first) {
+            if issue.line > c.end_line {
+                break;
+            }
+            if issue_uids[i].is_none() {
+                issue_uids[i] = uid_of(&c);
+            }
+        }
+        let method = ancestors
             .iter()
-            .find(|(c, _)| c.line <= issue.line && issue.line <= c.end_line)
-            .and_then(|(c, _)| uid_of(c));
-        warn(
-            warnings,
+            .rev()
+            .find(|a| a.name == "VCALENDAR")
+            .and_then(|calendar| methods.get(&calendar.line).cloned().flatten());
+        if method_is_not_state(method.as_deref()) {
+            return None;
+        }
+        let (result, notes) =
+            read_event(&c, &file.name, method.as_deref(), &mut resolver, &floating);
+        let uid = match &result {
+            Ok(event) => Some(event.uid.clone()),
+            Err(_) => uid_of(&c),
+        };
+        for (line, message) in notes {
+            event_warnings.push(warning(line, uid.clone(), message, false));
+        }
+        match result {
+            Ok(event) => events.push(event),
+            Err(message) => event_warnings.push(warning(
+                c.line,
+                uid,
+                format!("event skipped: {message}"),
+                true,
+            )),
+        }
+        None
+    });
+
+    for (issue, uid) in issues.into_iter().zip(issue_uids) {
+        warnings.push(warning(
             issue.line,
             uid,
             format!("line skipped: {}", issue.message),
             false,
-        );
+        ));
     }
-    if roots.is_empty() {
+    if top_level == 0 {
         warnings.push(ParseWarning {
             file: file.name.clone(),
             line: None,
@@ -177,70 +246,18 @@ fn read_file(
             skipped: false,
         });
     }
-
-    let (mut resolver, notes) = ZoneResolver::new(
-        &vtimezones,
-        opts.default_tz,
-        (opts.window_start, opts.window_end),
-    );
-    for (line, message) in notes {
-        warn(warnings, line, None, message, false);
+    for (line, message) in zone_notes {
+        warnings.push(warning(line, None, message, false));
     }
-    let floating = Zone::floating(opts.default_tz);
-    for (component, method) in vevents {
-        if method_is_not_state(method.as_deref()) {
-            continue;
-        }
-        let (result, notes) = read_event(
-            component,
-            &file.name,
-            method.as_deref(),
-            &mut resolver,
-            &floating,
-        );
-        let uid = match &result {
-            Ok(event) => Some(event.uid.clone()),
-            Err(_) => uid_of(component),
-        };
-        for (line, message) in notes {
-            warn(warnings, line, uid.clone(), message, false);
-        }
-        match result {
-            Ok(event) => events.push(event),
-            Err(message) => warn(
-                warnings,
-                component.line,
-                uid,
-                format!("event skipped: {message}"),
-                true,
-            ),
-        }
-    }
+    warnings.extend(event_warnings);
 }
 
-/// Finds VEVENTs (with their calendar's METHOD) and VTIMEZONEs anywhere in
-/// the tree; other components (VTODO, VFREEBUSY, VALARM…) are not ours.
-fn collect<'a>(
-    c: &'a Component,
-    method: Option<String>,
-    vevents: &mut Vec<(&'a Component, Option<String>)>,
-    tz: &mut Vec<&'a Component>,
-) {
-    match c.name.as_str() {
-        "VEVENT" => vevents.push((c, method)),
-        "VTIMEZONE" => tz.push(c),
-        _ => {
-            let method = if c.name == "VCALENDAR" {
-                c.prop("METHOD")
-                    .map(|p| p.value.trim().to_ascii_uppercase())
-            } else {
-                method
-            };
-            for child in &c.children {
-                collect(child, method.clone(), vevents, tz);
-            }
-        }
-    }
+/// Whether a component closing under these ancestors is one the reader
+/// looks at: not a part of an event or of a zone definition.
+fn is_ours(ancestors: &[Component]) -> bool {
+    !ancestors
+        .iter()
+        .any(|a| a.name == "VEVENT" || a.name == "VTIMEZONE")
 }
 
 /// Which of several copies of the same component wins: the highest
@@ -509,5 +526,61 @@ fn occurrence(
         status,
         transparent: details.transparent,
         conference: details.conference.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> ParsedCalendar {
+        let options = ExpandOptions {
+            window_start: "2026-01-01T00:00:00Z".parse().unwrap(),
+            window_end: "2027-01-01T00:00:00Z".parse().unwrap(),
+            default_tz: Tz::Europe__Moscow,
+            max_instances: 100,
+        };
+        let input = IcsInput {
+            name: "x.ics".into(),
+            text: text.into(),
+        };
+        normalize(&[input], "cal", &options)
+    }
+
+    /// The reader streams events, so a zone written after the events that
+    /// use it, and a METHOD written after the events, must still apply.
+    #[test]
+    fn zones_and_method_written_after_the_events_still_apply() {
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTAMP:20260101T000000Z\n\
+            DTSTART;TZID=Office:20260310T100000\nDURATION:PT1H\nSUMMARY:Meeting\n\
+            BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nEND:VALARM\nEND:VEVENT\n\
+            BEGIN:VTIMEZONE\nTZID:Office\nBEGIN:STANDARD\nDTSTART:16010101T000000\n\
+            TZOFFSETFROM:+0500\nTZOFFSETTO:+0500\nEND:STANDARD\nEND:VTIMEZONE\n\
+            END:VCALENDAR\n\
+            BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:b\nDTSTAMP:20260101T000000Z\n\
+            DTSTART:20260311T100000Z\nDURATION:PT1H\nSUMMARY:Reply\nEND:VEVENT\n\
+            METHOD:REPLY\nEND:VCALENDAR\n";
+        let parsed = read(text);
+        let starts: Vec<(String, String)> = parsed
+            .occurrences
+            .iter()
+            .map(|o| (o.uid.clone(), o.start.to_rfc3339()))
+            .collect();
+        // 10:00 at +05:00; the REPLY describes no event.
+        assert_eq!(
+            starts,
+            vec![("a".into(), "2026-03-10T05:00:00+00:00".into())]
+        );
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn an_unreadable_line_is_reported_with_the_event_it_sat_in() {
+        let text = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:a\nDTSTAMP:20260101T000000Z\n\
+            DTSTART:20260310T100000Z\nno colon here\nDURATION:PT1H\nEND:VEVENT\nEND:VCALENDAR\n";
+        let parsed = read(text);
+        assert_eq!(parsed.occurrences.len(), 1);
+        let w = &parsed.warnings[0];
+        assert_eq!((w.line, w.uid.as_deref()), (Some(6), Some("a")), "{w:?}");
     }
 }
