@@ -69,12 +69,18 @@ pub struct ParsedCalendar {
 }
 
 /// Parses every file of one calendar and expands its events. Overrides
-/// (RECURRENCE-ID) are merged with their master even across files.
-pub fn normalize(files: &[IcsInput], calendar_id: &str, opts: &ExpandOptions) -> ParsedCalendar {
+/// (RECURRENCE-ID) are merged with their master even across files. Files
+/// handed over by value are dropped as soon as they are read, before the
+/// expansion (a 200 MB file need not stay beside its occurrences).
+pub fn normalize<F: std::borrow::Borrow<IcsInput>>(
+    files: impl IntoIterator<Item = F>,
+    calendar_id: &str,
+    opts: &ExpandOptions,
+) -> ParsedCalendar {
     let mut warnings = Vec::new();
     let mut events = Vec::new();
     for file in files {
-        read_file(file, opts, &mut events, &mut warnings);
+        read_file(file.borrow(), opts, &mut events, &mut warnings);
     }
 
     // Series are processed in UID order, so warnings come out in the same

@@ -96,7 +96,7 @@ impl CalendarSource for IcsFileSource {
         let id = self.id.clone();
         let options = ctx.expand_options();
         // Expansion is CPU work: keep it off the async workers.
-        let parsed = tokio::task::spawn_blocking(move || normalize(&inputs, &id, &options)).await?;
+        let parsed = tokio::task::spawn_blocking(move || normalize(inputs, &id, &options)).await?;
         warnings.extend(parsed.warnings.into_iter().map(|w| SourceWarning {
             place: match (w.line, &w.uid) {
                 (Some(line), Some(uid)) => format!("{}:{line} (UID {uid})", w.file),

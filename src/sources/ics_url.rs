@@ -199,7 +199,7 @@ impl CalendarSource for IcsUrlSource {
         let id = self.id.clone();
         let options = ctx.expand_options();
         // Expansion is CPU work: keep it off the async workers.
-        let parsed = tokio::task::spawn_blocking(move || normalize(&inputs, &id, &options)).await?;
+        let parsed = tokio::task::spawn_blocking(move || normalize(inputs, &id, &options)).await?;
         let warnings = parsed
             .warnings
             .into_iter()
