@@ -241,12 +241,15 @@ impl World {
                     extra.push(attendee(&e.guest, "ACCEPTED"));
                 }
                 for (i, other) in MANAGERS.iter().enumerate() {
-                    if e.copies.contains(&i) {
-                        let partstat = if e.declined_by == Some(i) {
-                            "DECLINED"
-                        } else {
-                            "ACCEPTED"
-                        };
+                    // A decline shows only in the decliner's own copy (the
+                    // organizer's copy has not heard back): adding or
+                    // removing that copy changes who took part.
+                    let partstat = match e.declined_by {
+                        Some(d) if d == i && calendar == i => "DECLINED",
+                        Some(d) if d == i => "NEEDS-ACTION",
+                        _ => "ACCEPTED",
+                    };
+                    if e.copies.contains(&i) || e.declined_by == Some(i) {
                         extra.push(attendee(&format!("{other}@acme.example"), partstat));
                     }
                 }
@@ -435,5 +438,56 @@ fn an_order_change_rescores_only_its_client() {
         (second.reread, second.parties),
         (0, 1),
         "{client}: {second:?}"
+    );
+}
+
+/// A copy that arrives for an instance already scored, reading as nothing
+/// on its own (its owner declined), still changes that instance's credit:
+/// the run must rescore the parties of the instance's other copies.
+#[test]
+fn a_declined_copy_arriving_later_moves_the_credit() {
+    let company = Company::new("");
+    let invite = |partstat: &str| {
+        event(
+            "shared@acme",
+            "20261005T100000",
+            60,
+            "Визит",
+            &[
+                "ORGANIZER:mailto:ivanov@acme.example",
+                &attendee("ivanov@acme.example", "ACCEPTED"),
+                &attendee("petrova@acme.example", partstat),
+                &attendee("info@vector.example", "ACCEPTED"),
+            ],
+        )
+    };
+    company.write("calendars/ivanov.ics", &ics(&[invite("NEEDS-ACTION")]));
+    let config = Config::load(&company.config()).unwrap();
+    let mut store = Store::open(&company.path("ledger.db")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let now: DateTime<Utc> = "2026-11-27T15:00:00Z".parse().unwrap();
+    let mut managers = Vec::new();
+    for step in 0..2 {
+        if step == 1 {
+            company.write("calendars/petrova.ics", &ics(&[invite("DECLINED")]));
+        }
+        runtime
+            .block_on(pipeline::sync(&config, &mut store, now))
+            .unwrap();
+        pipeline::score_and_book(&config, &mut store, now).unwrap();
+        let stored = store.meetings().unwrap();
+        assert_eq!(stored, full_recompute(&config, &store, now), "step {step}");
+        managers.push(
+            stored
+                .values()
+                .map(|m| m.manager.clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    // c2 is Petrova's client: hers while she seemed to attend, Ivanov's once
+    // her own copy says she declined.
+    assert_eq!(
+        managers,
+        vec![vec!["petrova".to_string()], vec!["ivanov".to_string()]]
     );
 }
