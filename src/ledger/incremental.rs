@@ -23,7 +23,6 @@ pub struct StoredOccurrence {
     pub instance: String,
     /// What the last run read (None: excluded or never read).
     pub party: Option<String>,
-    pub to_read: bool,
     pub recheck_at: Option<DateTime<Utc>>,
     pub occurrence: Occurrence,
 }
@@ -88,7 +87,7 @@ impl ScoringRun<'_> {
     /// Up to `limit` occurrences waiting to be read.
     pub fn occurrences_to_read(&self, limit: usize) -> Result<Vec<StoredOccurrence>> {
         self.stored_occurrences(
-            "SELECT calendar, uid, instance, party, to_read, recheck_at, data FROM occurrences
+            "SELECT calendar, uid, instance, party, recheck_at, data FROM occurrences
              WHERE to_read = 1 LIMIT ?1",
             params![limit as i64],
         )
@@ -101,7 +100,7 @@ impl ScoringRun<'_> {
         after: Option<&(String, String, String)>,
         limit: usize,
     ) -> Result<Vec<StoredOccurrence>> {
-        const COLUMNS: &str = "SELECT calendar, uid, instance, party, to_read, recheck_at, data
+        const COLUMNS: &str = "SELECT calendar, uid, instance, party, recheck_at, data
                                FROM occurrences";
         match after {
             // Two statements, not `?1 OR (…) > (…)`: SQLite seeks the key
@@ -129,14 +128,13 @@ impl ScoringRun<'_> {
         let mut rows = stmt.query(params)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let data: String = row.get(6)?;
-            let recheck: Option<String> = row.get(5)?;
+            let data: String = row.get(5)?;
+            let recheck: Option<String> = row.get(4)?;
             out.push(StoredOccurrence {
                 calendar: row.get(0)?,
                 uid: row.get(1)?,
                 instance: row.get(2)?,
                 party: row.get(3)?,
-                to_read: row.get(4)?,
                 recheck_at: recheck.map(|t| parse_utc(&t)),
                 occurrence: serde_json::from_str(&data)
                     .with_context(|| format!("unreadable occurrence in the ledger: {data}"))?,
@@ -295,7 +293,10 @@ impl ScoringRun<'_> {
                 cancelled: false,
                 manager: None,
             });
-            crm_of.push(row.get::<_, String>(4)?);
+            // Only needed to pick among several CRMs' copies of an id.
+            if self.several_crms {
+                crm_of.push(row.get::<_, String>(4)?);
+            }
         }
         if self.several_crms {
             let mut first_crm = self.tx.prepare_cached(
