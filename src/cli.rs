@@ -180,6 +180,10 @@ pub enum Command {
         /// Keep the demo company here instead of a temporary folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write into a folder that is not empty (its demo files and ledger
+        /// are overwritten or added to).
+        #[arg(long, requires = "out")]
+        force: bool,
     },
 }
 
@@ -202,7 +206,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
     let now = cli.now.unwrap_or_else(Utc::now);
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Demo { out: folder } => return crate::demo::run(folder.as_deref(), out).await,
+        Command::Demo { out: folder, force } => {
+            return crate::demo::run(folder.as_deref(), force, out).await
+        }
         Command::Man => {
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
             return Ok(0);

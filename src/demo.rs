@@ -14,15 +14,36 @@ use crate::ledger::period::Period;
 use crate::pipeline;
 use crate::report::render_table;
 
+fn is_empty_or_missing(folder: &Path) -> Result<bool> {
+    match std::fs::read_dir(folder) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", folder.display())),
+    }
+}
+
 static DEMO: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/examples/demo");
 
 /// The demo's fixed "now": a Friday evening in Moscow near the month's end.
 pub const DEMO_NOW: &str = "2026-11-27T18:00:00+03:00";
 
-pub async fn run(folder: Option<&Path>, out: &mut impl Write) -> Result<i32> {
+/// `force`: write into a folder that is not empty. Without it such a folder
+/// is refused: it may hold a live configuration and ledger, and the demo
+/// would overwrite the one and book irreversible entries into the other.
+pub async fn run(folder: Option<&Path>, force: bool, out: &mut impl Write) -> Result<i32> {
     let temp;
     let folder = match folder {
-        Some(folder) => folder.to_path_buf(),
+        Some(folder) => {
+            if !force && !is_empty_or_missing(folder)? {
+                return Err(crate::error::UsageError(format!(
+                    "{} is not empty: choose a new or empty folder for the demo company \
+                     (or add --force to write into it)",
+                    folder.display()
+                ))
+                .into());
+            }
+            folder.to_path_buf()
+        }
         None => {
             temp = tempfile::tempdir().context("cannot create a temporary folder")?;
             temp.path().to_path_buf()

@@ -28,6 +28,7 @@
 //!   (`templates/`), SMTP / file delivery and the once-a-day outbox.
 //! - [`demo`]: the bundled sample company and `meetledger demo`.
 //! - [`error`]: the usage error mapped to exit code 2.
+//! - [`logging`]: log filter and line format (escaped, journal priorities).
 //! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
 
 pub mod auth;
@@ -41,6 +42,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ledger;
+pub mod logging;
 pub mod model;
 pub mod notify;
 pub mod pipeline;

@@ -8,7 +8,10 @@ use meetledger::config::ConfigErrors;
 
 fn main() {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    if let Err(message) = init_logging(cli.log_format) {
+        eprintln!("meetledger: bad log filter {message}");
+        std::process::exit(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,14 +48,30 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEETLEDGER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+fn init_logging(format: LogFormat) -> Result<(), String> {
+    use meetledger::logging::{filter_from_env, under_journal, SafeLines};
+    let filter = filter_from_env()?;
+    let journal = under_journal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.without_time().with_ansi(false).init(),
+        LogFormat::Json => builder
+            .event_format(SafeLines::new(
+                tracing_subscriber::fmt::format().json(),
+                journal,
+            ))
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .init(),
+        // The journal stamps each line itself.
+        LogFormat::Text => builder
+            .event_format(SafeLines::new(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_ansi(false),
+                journal,
+            ))
+            .init(),
     }
+    Ok(())
 }

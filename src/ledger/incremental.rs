@@ -42,7 +42,7 @@ pub struct ScoringRun<'a> {
 
 impl Store {
     pub fn scoring_run(&mut self) -> Result<ScoringRun<'_>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS chunk_parties (party TEXT PRIMARY KEY)")?;
         let (first, last): (Option<String>, Option<String>) =
             tx.query_row("SELECT min(crm), max(crm) FROM orders", [], |r| {

@@ -72,6 +72,34 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Creates `path` (if missing) readable and writable by its owner only,
+/// whatever the umask; an existing file keeps its mode.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Takes an exclusive lock on `<ledger>.<suffix>` (created 0600), waiting
+/// for its holder. The OS drops the lock when the file is closed or its
+/// process dies, however abruptly.
+pub fn lock_beside(ledger: &Path, suffix: &str) -> Result<std::fs::File> {
+    let mut name = ledger.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    let path = ledger.with_file_name(name);
+    let file = create_private(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the ledger database.
     pub fn open(path: &Path) -> Result<Store> {
@@ -81,6 +109,17 @@ impl Store {
                     .with_context(|| format!("cannot create the folder {}", parent.display()))?;
             }
         }
+        // Only the owner may read the ledger (it holds clients, orders and
+        // OAuth tokens): create it 0600 whatever the umask. SQLite gives its
+        // `-wal` and `-shm` files the database file's mode.
+        create_private(path)
+            .with_context(|| format!("cannot create the ledger {}", path.display()))?;
+        // Two processes opening a new ledger at once (`sync & status`) would
+        // both see version 0 and both create the tables: migrations run
+        // under an exclusive lock on a file beside the ledger. (Not a lock
+        // on the database file itself: closing any descriptor of it would
+        // drop SQLite's own POSIX locks.)
+        let lock = lock_beside(path, "open-lock")?;
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open the ledger {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -100,7 +139,17 @@ impl Store {
         migrations
             .to_latest(&mut conn)
             .with_context(|| format!("cannot migrate the ledger {}", path.display()))?;
+        drop(lock);
         Ok(Store { conn })
+    }
+
+    /// A transaction that takes the write lock when it begins. A deferred
+    /// one that read first could not take it later once another process
+    /// had written (SQLite answers "database is locked" at once, without
+    /// waiting), so a `score` beside a running sync would fail.
+    pub(crate) fn write_transaction(&mut self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
     }
 
     pub fn integrity_ok(&self) -> Result<bool> {
@@ -149,7 +198,7 @@ impl Store {
         items: &[CalendarItem],
         now: DateTime<Utc>,
     ) -> Result<SyncCounts> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         // Stored rows by key with a digest of their data, not the data: a
         // calendar of a million events must not be held twice.
         let mut existing: BTreeMap<(String, String), (String, DataDigest)> = BTreeMap::new();
@@ -210,7 +259,7 @@ impl Store {
         deleted: &[String],
         now: DateTime<Utc>,
     ) -> Result<SyncCounts> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut counts = SyncCounts::default();
         {
             let mut drop_item =
@@ -252,7 +301,7 @@ impl Store {
         orders: &[Order],
         now: DateTime<Utc>,
     ) -> Result<SyncCounts> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut counts = SyncCounts::default();
         let c = replace_rows(&tx, "clients", &state.id, clients, |c| {
             Ok((c.id.as_str(), None, serde_json::to_string(c)?))
@@ -282,7 +331,7 @@ impl Store {
         orders: impl Iterator<Item = Result<Order, SourceWarning>>,
         now: DateTime<Utc>,
     ) -> Result<(SyncCounts, Vec<SourceWarning>)> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut counts = replace_rows(&tx, "clients", &state.id, clients, |c| {
             Ok((c.id.as_str(), None, serde_json::to_string(c)?))
         })?;
@@ -355,7 +404,7 @@ impl Store {
 
     /// Removes the data of sources no longer configured.
     pub fn drop_sources_except(&mut self, calendars: &[String], crms: &[String]) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut dropped = 0;
         let keep = |ids: &[String], id: &str| ids.iter().any(|k| k == id);
         let known: Vec<String> = {
@@ -563,7 +612,7 @@ impl Store {
 
     /// Freezes months: each with its report and meetings as they are now.
     pub fn close(&mut self, frozen: &[ClosedPeriod]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         for c in frozen {
             tx.execute(
                 "INSERT OR IGNORE INTO closed_periods (period, closed_at, report, meetings) VALUES (?1, ?2, ?3, ?4)",
@@ -880,7 +929,7 @@ impl Store {
         deleted: (&[String], &[String]),
         now: DateTime<Utc>,
     ) -> Result<SyncCounts> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let mut counts = SyncCounts::default();
         {
             let mut current_client =
@@ -1033,9 +1082,7 @@ impl Store {
     /// Claims the email of `day` for `address` in its own committed
     /// transaction, before anything is sent (see migrations/0003_emails.sql).
     pub fn claim_email(&mut self, row: &OutboxRow, now: DateTime<Utc>) -> Result<EmailClaim> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self.write_transaction()?;
         let state: Option<String> = tx
             .query_row(
                 "SELECT state FROM sent_emails WHERE day = ?1 AND address = ?2",
@@ -1118,8 +1165,9 @@ impl Store {
     }
 }
 
-/// OAuth2 tokens of per-user cloud calendars (see `crate::auth`).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// OAuth2 tokens of per-user cloud calendars (see `crate::auth`). `Debug`
+/// shows whether each token is present, never its value.
+#[derive(Clone, Default, PartialEq)]
 pub struct StoredToken {
     /// `google` or `microsoft`.
     pub provider: String,
@@ -1129,6 +1177,20 @@ pub struct StoredToken {
     pub scope: Option<String>,
     /// Why the provider refused the refresh token, when it did.
     pub needs_reauth: Option<String>,
+}
+
+impl std::fmt::Debug for StoredToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |token: &Option<String>| token.as_ref().map(|_| "[redacted]");
+        f.debug_struct("StoredToken")
+            .field("provider", &self.provider)
+            .field("access_token", &shown(&self.access_token))
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("scope", &self.scope)
+            .field("needs_reauth", &self.needs_reauth)
+            .finish()
+    }
 }
 
 impl Store {
@@ -1226,6 +1288,46 @@ mod tests {
             status: "paid".into(),
             cancelled: false,
             manager: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_tokens_debug_shows_no_token() {
+        let token = StoredToken {
+            provider: "google".into(),
+            access_token: Some("ya29.access-secret".into()),
+            refresh_token: Some("1//refresh-secret".into()),
+            ..StoredToken::default()
+        };
+        let shown = format!("{token:?} {token:#?}");
+        assert!(!shown.contains("access-secret") && !shown.contains("refresh-secret"));
+        assert!(shown.contains("google") && shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn the_ledger_and_its_lock_files_are_private_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let store = Store::open(&path).unwrap();
+        // A write makes SQLite create the -wal and -shm files.
+        store
+            .conn
+            .execute_batch("CREATE TABLE probe (x); INSERT INTO probe VALUES (1);")
+            .unwrap();
+        let _sender = lock_beside(&path, "send-lock").unwrap();
+        for name in [
+            "ledger.db",
+            "ledger.db-wal",
+            "ledger.db-shm",
+            "ledger.db.open-lock",
+            "ledger.db.send-lock",
+        ] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} has mode {:o}", mode & 0o777);
         }
     }
 

@@ -244,21 +244,9 @@ pub async fn send(
 /// dies, however abruptly.
 async fn sender_lock(config: &Config) -> Result<std::fs::File> {
     let path = config.resolve(&config.ledger.path);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".send-lock");
-    let path = path.with_file_name(name);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the email sender lock {}", path.display()))?;
-    tokio::task::spawn_blocking(move || {
-        file.lock()?;
-        Ok::<_, std::io::Error>(file)
-    })
-    .await?
-    .with_context(|| "cannot lock the email sender lock".to_string())
+    tokio::task::spawn_blocking(move || crate::ledger::lock_beside(&path, "send-lock"))
+        .await?
+        .context("cannot take the email sender lock")
 }
 
 /// `meetledger email`: what to do with the rendered emails.

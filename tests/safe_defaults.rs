@@ -1,0 +1,181 @@
+//! Safe defaults of the binary as an administrator meets them: a new ledger
+//! opened by two commands at once, the demo refusing to write over a live
+//! folder, log filters that fail loudly, and log lines that carry journal
+//! priorities and cannot be forged by data.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use common::{ics, meetledger, Company};
+
+const NOW: &str = "2026-11-27T18:00:00+03:00";
+
+#[test]
+fn two_commands_opening_a_new_ledger_at_once_both_succeed() {
+    // Before the open lock, `sync & status` on a fresh ledger failed most of
+    // the time with "table sources already exists".
+    for round in 0..8 {
+        let company = Company::new("");
+        let config = company.config();
+        let config = config.to_str().unwrap().to_string();
+        let handles: Vec<_> = ["sync", "status", "score", "status"]
+            .into_iter()
+            .map(|command| {
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    (
+                        command,
+                        meetledger(&["--config", &config, "--now", NOW, command]),
+                    )
+                })
+            })
+            .collect();
+        for handle in handles {
+            let (command, run) = handle.join().unwrap();
+            assert_eq!(
+                run.code, 0,
+                "round {round}: `{command}` on a new ledger failed:\n{}",
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn the_demo_refuses_a_folder_that_is_not_empty() {
+    let company = Company::new("");
+    let live_config = std::fs::read_to_string(company.config()).unwrap();
+    let folder = company.dir.path().to_str().unwrap();
+
+    let refused = meetledger(&["demo", "--out", folder]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("not empty"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(company.config()).unwrap(),
+        live_config,
+        "the live configuration was overwritten"
+    );
+    assert!(!company.path("ledger.db").exists(), "a ledger was written");
+
+    let forced = meetledger(&["demo", "--out", folder, "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    assert!(company.path("ledger.db").exists());
+
+    // A new or empty folder needs no --force.
+    let fresh = company.path("fresh/acme");
+    let run = meetledger(&["demo", "--out", fresh.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// Runs the binary with extra environment variables.
+fn run_with_env(company: &Company, env: &[(&str, &str)], args: &[&str]) -> common::Run {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_meetledger"));
+    command
+        .args(["--config", company.config().to_str().unwrap(), "--now", NOW])
+        .args(args)
+        .env_remove("MEETLEDGER_LOG")
+        .env_remove("RUST_LOG")
+        .env_remove("JOURNAL_STREAM");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_malformed_log_filter_is_an_error_and_rust_log_is_a_fallback() {
+    let company = Company::new("");
+    let bad = run_with_env(&company, &[("MEETLEDGER_LOG", "sync=loud")], &["status"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("MEETLEDGER_LOG"), "{}", bad.stderr);
+
+    let bad = run_with_env(&company, &[("RUST_LOG", "=[")], &["status"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("RUST_LOG"), "{}", bad.stderr);
+
+    let fallback = run_with_env(&company, &[("RUST_LOG", "info")], &["sync"]);
+    assert_eq!(fallback.code, 0, "{}", fallback.stderr);
+    assert!(fallback.stderr.contains("INFO"), "{}", fallback.stderr);
+
+    // MEETLEDGER_LOG wins over RUST_LOG.
+    let quiet = run_with_env(
+        &company,
+        &[("RUST_LOG", "info"), ("MEETLEDGER_LOG", "error")],
+        &["sync"],
+    );
+    assert!(!quiet.stderr.contains("INFO"), "{}", quiet.stderr);
+}
+
+/// A server that answers every request with 401 and a body echoing hostile
+/// control characters, as a misbehaving provider might.
+fn unauthorized_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "denied\r\n2026-11-27T00:00:00Z ERROR forged line\u{1b}[2J";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn under_the_journal_lines_carry_priorities_and_data_cannot_forge_them() {
+    let port = unauthorized_server();
+    let company = Company::new(&format!(
+        r#"
+[[calendar]]
+id = "feed"
+manager = "ivanov"
+kind = "ics_url"
+url = "http://127.0.0.1:{port}/feed.ics"
+"#
+    ));
+    company.write("calendars/ivanov.ics", &ics(&[]));
+    let run = run_with_env(
+        &company,
+        &[("JOURNAL_STREAM", "8:12345"), ("MEETLEDGER_LOG", "info")],
+        &["sync"],
+    );
+    assert_eq!(
+        run.code, 1,
+        "the failing feed fails the sync:\n{}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let failed = lines
+        .iter()
+        .find(|l| l.contains("sync failed"))
+        .unwrap_or_else(|| panic!("no `sync failed` line:\n{}", run.stderr));
+    assert!(failed.starts_with("<3>"), "not at error priority: {failed}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("<6>")),
+        "no info line:\n{}",
+        run.stderr
+    );
+    // Every log line starts with a priority: the body's CR LF did not
+    // start a line of its own, and no ESC reached the terminal.
+    for line in lines.iter().filter(|l| !l.starts_with("meetledger:")) {
+        assert!(line.starts_with('<'), "a line without a priority: {line:?}");
+        assert!(
+            !line.contains('\u{1b}'),
+            "an escape reached the log: {line:?}"
+        );
+    }
+}
