@@ -210,7 +210,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             return crate::demo::run(folder.as_deref(), force, out).await
         }
         Command::Man => {
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+            crate::manpage::render(<Cli as clap::CommandFactory>::command(), out)?;
             return Ok(0);
         }
         Command::Completions { shell } => {

@@ -29,6 +29,7 @@
 //! - [`demo`]: the bundled sample company and `meetledger demo`.
 //! - [`error`]: the usage error mapped to exit code 2.
 //! - [`logging`]: log filter and line format (escaped, journal priorities).
+//! - [`manpage`]: meetledger(1), from the command line and fixed sections.
 //! - [`cli`]: the command line; `main.rs` only maps errors to exit codes.
 
 pub mod auth;
@@ -43,6 +44,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod ledger;
 pub mod logging;
+pub mod manpage;
 pub mod model;
 pub mod notify;
 pub mod pipeline;
