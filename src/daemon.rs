@@ -257,8 +257,11 @@ pub async fn run(config_path: PathBuf, fixed_now: Option<DateTime<Utc>>) -> Resu
     let mut reopen_store = false;
     let mut stop_deadline: Option<tokio::time::Instant> = None;
     let mut give_up = false;
+    // Set while jobs wait for a clock that stepped back to pass this time.
+    let mut clock_behind: Option<DateTime<Utc>> = None;
 
     loop {
+        let mut start = None;
         if stop_deadline.is_some() && current.is_none() {
             break;
         }
@@ -273,41 +276,76 @@ pub async fn run(config_path: PathBuf, fixed_now: Option<DateTime<Utc>>) -> Resu
                 }
                 reopen_store = false;
             }
-            if let Some((job, slot)) = queue.pop_front() {
-                let Some(mut s) = store
+            if let Some(&(job, slot)) = queue.front() {
+                let Some(s) = store
                     .take()
                     .or_else(|| crate::cli::open_store(&config).ok())
                 else {
+                    queue.pop_front();
                     tracing::error!("the ledger cannot be opened; the job is skipped");
                     continue;
                 };
                 let now = clock.now();
-                if let Err(e) = s.record_job_start(job.as_str(), now) {
-                    tracing::error!(error = %format!("{e:#}"), "cannot record the job start");
+                // A wall clock that stepped back (a bad NTP source, a VM
+                // restored from a snapshot) would make scoring read past
+                // meetings as future ones and book their removal: wait,
+                // job queued, until the clock passes the ledger's last run.
+                match s.last_worked_at() {
+                    Ok(Some(last)) if now < last => {
+                        store = Some(s);
+                        if clock_behind != Some(last) {
+                            tracing::warn!(now = %now, last_run = %last, "the clock is behind the ledger's last run; jobs wait until it passes");
+                            systemd::status(&format!(
+                                "waiting: the clock is behind the last run at {}",
+                                last.with_timezone(&config.tz())
+                                    .format("%Y-%m-%d %H:%M:%S %Z")
+                            ));
+                            clock_behind = Some(last);
+                        }
+                    }
+                    Err(e) => {
+                        queue.pop_front();
+                        store = Some(s);
+                        tracing::error!(error = %format!("{e:#}"), "the job is skipped");
+                    }
+                    Ok(_) => {
+                        queue.pop_front();
+                        clock_behind = None;
+                        start = Some((job, slot, s, now));
+                    }
                 }
-                systemd::status(&format!(
-                    "running {} (slot {})",
-                    job.as_str(),
-                    slot.with_timezone(&config.tz())
-                        .format("%Y-%m-%d %H:%M:%S %Z")
-                ));
-                tracing::info!(job = job.as_str(), slot = %slot, "job started");
-                current = Some(Current {
-                    job,
-                    slot,
-                    future: start_job(job, slot, config.clone(), s, now),
-                });
             }
+        }
+        if let Some((job, slot, mut s, now)) = start {
+            if let Err(e) = s.record_job_start(job.as_str(), now) {
+                tracing::error!(error = %format!("{e:#}"), "cannot record the job start");
+            }
+            systemd::status(&format!(
+                "running {} (slot {})",
+                job.as_str(),
+                slot.with_timezone(&config.tz())
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+            ));
+            tracing::info!(job = job.as_str(), slot = %slot, "job started");
+            current = Some(Current {
+                job,
+                slot,
+                future: start_job(job, slot, config.clone(), s, now),
+            });
         }
 
         let now = clock.now();
-        let wake = [scheduler.next_wakeup(), email_retry.map(|(at, _)| at)]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|t| (t - now).to_std().unwrap_or_default())
-            .unwrap_or(MAX_SLEEP)
-            .min(MAX_SLEEP);
+        let wake = [
+            scheduler.next_wakeup(),
+            email_retry.map(|(at, _)| at),
+            clock_behind,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|t| (t - now).to_std().unwrap_or_default())
+        .unwrap_or(MAX_SLEEP)
+        .min(MAX_SLEEP);
         let is_running = current.is_some();
         let running_job = current.as_ref().map(|c| c.job);
         let running = async {

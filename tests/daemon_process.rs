@@ -181,3 +181,64 @@ fn a_bad_config_at_start_exits_2_without_ready() {
     assert!(run.stderr.contains("schedule.sync"), "{}", run.stderr);
     assert!(run.stderr.contains("seconds first"), "{}", run.stderr);
 }
+
+#[test]
+fn a_clock_that_stepped_back_makes_jobs_wait_instead_of_booking_removals() {
+    // The ledger was last worked two hours "ahead" of the wall clock (as
+    // after a bad NTP step back). A meeting that ended before that time is
+    // credited; scored at the wall clock it would read as future and be
+    // booked `removed`.
+    let company = Company::new(FAST);
+    let moscow = chrono_tz::Europe::Moscow;
+    let wall = chrono::Utc::now();
+    let meeting = (wall + chrono::Duration::minutes(10)).with_timezone(&moscow);
+    company.write(
+        "calendars/ivanov.ics",
+        &ics(&[event(
+            "soon",
+            &meeting.format("%Y%m%dT%H%M%S").to_string(),
+            30,
+            "Встреча",
+            &[&attendee("anna@romashka.ru", "ACCEPTED")],
+        )]),
+    );
+    let ahead = (wall + chrono::Duration::hours(2)).to_rfc3339();
+    let once = company.ok(&ahead, &["run", "--once"]);
+    assert!(once.stdout.contains("1 added"), "{}", once.stdout);
+
+    let notify = NotifySocket::new();
+    let log = std::fs::File::create(company.path("daemon.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meetledger"))
+        .args(["--config", company.config().to_str().unwrap(), "run"])
+        .env_remove("MEETLEDGER_CONFIG")
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env("MEETLEDGER_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    assert!(
+        notify.wait_for(
+            "STATUS=waiting: the clock is behind",
+            Duration::from_secs(20)
+        ),
+        "no waiting status; got {:?}\n{}",
+        notify.received(),
+        log_of(&company)
+    );
+    // Several two-second slots pass; none of them may run.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(started_syncs(&company), 0, "{}", log_of(&company));
+    signal(&child, "TERM");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", log_of(&company));
+
+    let period = meeting.format("%Y-%m").to_string();
+    let entries = company.ok(&ahead, &["entries", "--period", &period, "--format", "jsonl"]);
+    let changes: Vec<String> = entries
+        .jsonl()
+        .iter()
+        .map(|e| e["change"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(changes, ["added"], "{}", log_of(&company));
+}

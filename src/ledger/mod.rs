@@ -1053,6 +1053,25 @@ impl Store {
         Ok(slot.flatten().map(|s| parse_utc(&s)))
     }
 
+    /// The latest "now" the ledger has been worked at: the last scoring
+    /// run's and the last job start's. A wall clock behind it has stepped
+    /// back; scoring then would read past meetings as future ones.
+    pub fn last_worked_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT value FROM score_state WHERE name = 'now'
+             UNION ALL SELECT started_at FROM job_runs WHERE started_at IS NOT NULL",
+        )?;
+        let mut latest: Option<DateTime<Utc>> = None;
+        for text in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let text = text?;
+            let at = DateTime::parse_from_rfc3339(&text)
+                .with_context(|| format!("the ledger's last run time `{text}` cannot be read"))?
+                .with_timezone(&Utc);
+            latest = latest.max(Some(at));
+        }
+        Ok(latest)
+    }
+
     pub fn record_job_start(&mut self, job: &str, now: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
             "INSERT INTO job_runs (job, started_at) VALUES (?1, ?2)
