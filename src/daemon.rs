@@ -41,9 +41,11 @@ use crate::ledger::Store;
 use crate::pipeline;
 use schedule::JobSchedule;
 
-/// How long a running job may go on after SIGTERM before it is dropped:
-/// well inside systemd's default TimeoutStopSec (90 s).
-pub const STOP_GRACE: StdDuration = StdDuration::from_secs(20);
+/// How long a running job may go on after SIGTERM before it is dropped.
+/// Long work stops at its next batch when asked (`crate::shutdown`), and
+/// what it wrote is rolled back either way, so a short grace loses nothing
+/// and keeps a stop within 5 s, far inside the unit's TimeoutStopSec.
+pub const STOP_GRACE: StdDuration = StdDuration::from_secs(4);
 
 /// The loop wakes at least this often to re-read the wall clock, so a clock
 /// step or a suspend delays a job by at most this much.
@@ -362,11 +364,19 @@ pub async fn run(config_path: PathBuf, fixed_now: Option<DateTime<Utc>>) -> Resu
                 let now = clock.now();
                 store = returned;
                 let error = result.as_ref().err().map(|e| format!("{e:#}"));
+                let stopped = result.as_ref().is_err_and(|e| {
+                    e.chain().any(|cause| cause.is::<crate::shutdown::Stopped>())
+                });
                 match &result {
                     Ok(line) => tracing::info!(job = job.as_str(), "{line}"),
+                    Err(_) if stopped => {}
                     Err(_) => tracing::error!(job = job.as_str(), error = error.as_deref().unwrap_or(""), "job failed; it runs again at its next slot"),
                 }
-                if let Some(s) = store.as_mut() {
+                if stopped {
+                    // Not a failure, and not done: left unrecorded, the slot
+                    // counts as missed and runs once at the next start.
+                    tracing::info!(job = job.as_str(), "job stopped before it finished; it runs again at the next start");
+                } else if let Some(s) = store.as_mut() {
                     if let Err(e) = s.record_job_finish(job.as_str(), slot, now, error.as_deref()) {
                         tracing::error!(error = %format!("{e:#}"), "cannot record the job result");
                     }
@@ -458,6 +468,7 @@ fn begin_stop(deadline: &mut Option<tokio::time::Instant>, running: Option<Job>,
         return;
     }
     *deadline = Some(tokio::time::Instant::now() + STOP_GRACE);
+    crate::shutdown::request();
     match running {
         Some(job) => tracing::info!(
             signal = why,
@@ -510,11 +521,18 @@ fn start_job(
     store: Store,
     now: DateTime<Utc>,
 ) -> Running {
-    Box::pin(async move {
+    // Its own task: a sync stores what it read synchronously (a large CSV
+    // import is minutes of SQLite work), which must not hold up the loop's
+    // signals and watchdog pings.
+    let task = tokio::spawn(async move {
         match job {
             Job::Sync => sync_and_score(config, store, now).await,
             Job::Email => emails(config, store, slot, now).await,
         }
+    });
+    Box::pin(async move {
+        task.await
+            .unwrap_or_else(|e| (None, Err(anyhow::anyhow!("the job stopped: {e}"))))
     })
 }
 

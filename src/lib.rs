@@ -12,6 +12,7 @@
 //!   traits (ICS files, CSV/JSONL files; network sources later).
 //! - [`auth`]: OAuth2 for Google and Microsoft calendars: `meetledger auth`
 //!   flows, org-wide grants, token refresh and re-authorization flags.
+//! - [`shutdown`]: the stop request long work checks between batches.
 //! - [`secrets`]: secrets by reference (file, env, systemd credential), redacted.
 //! - [`classify`]: pure: occurrences + clients → meetings or exclusions.
 //! - [`score`]: pure: meeting + orders + now → outcome and score.
@@ -52,4 +53,5 @@ pub mod report;
 pub mod rescore;
 pub mod score;
 pub mod secrets;
+pub mod shutdown;
 pub mod sources;

@@ -103,7 +103,7 @@ The full manual: configuration, sources, rules, the daemon and emails.
 Re-reads the configuration (\fBsystemctl reload meetledger\fR). A bad one is logged with file, line and key and the old one keeps running.
 .TP
 \fBSIGTERM\fR, \fBSIGINT\fR
-No new job starts; the running one gets 20 seconds to finish, then the process exits with status 0. The ledger is written only in transactions, so a stop never leaves half a change.
+No new job starts; the running one stops at its next batch (at most 4 seconds), then the process exits with status 0; what it had not committed is done again by the next run. The ledger is written only in transactions, so a stop never leaves half a change.
 "#;
 
 #[cfg(test)]

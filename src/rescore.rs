@@ -114,6 +114,7 @@ pub fn score_and_book(
     let chunks = chunks(&run, dirty)?;
     let mut orphans: BTreeMap<String, StoredMeeting> = BTreeMap::new();
     for parties in &chunks {
+        crate::shutdown::check()?;
         summary.parties += parties.len();
         run.set_chunk(parties)?;
         let occurrences = run.chunk_occurrences()?;
@@ -215,6 +216,7 @@ fn reread(
     if full {
         let mut after = None;
         loop {
+            crate::shutdown::check()?;
             let batch = run.occurrences_after(after.as_ref(), READ_BATCH)?;
             let Some(last) = batch.last() else { break };
             after = Some((
@@ -242,6 +244,7 @@ fn reread(
     run.mark_rechecks(now)?;
     let mut instances: BTreeSet<(String, String)> = BTreeSet::new();
     loop {
+        crate::shutdown::check()?;
         let batch = run.occurrences_to_read(READ_BATCH)?;
         if batch.is_empty() {
             break;

@@ -234,11 +234,97 @@ fn a_clock_that_stepped_back_makes_jobs_wait_instead_of_booking_removals() {
     assert_eq!(status.code(), Some(0), "{}", log_of(&company));
 
     let period = meeting.format("%Y-%m").to_string();
-    let entries = company.ok(&ahead, &["entries", "--period", &period, "--format", "jsonl"]);
+    let entries = company.ok(
+        &ahead,
+        &["entries", "--period", &period, "--format", "jsonl"],
+    );
     let changes: Vec<String> = entries
         .jsonl()
         .iter()
         .map(|e| e["change"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(changes, ["added"], "{}", log_of(&company));
+}
+
+#[test]
+fn sigterm_during_a_large_import_stops_within_seconds_and_the_watchdog_keeps_pinging() {
+    // A CSV export large enough that importing it takes longer than the
+    // stop deadline (a small stand-in for the 5 000 000-order export of
+    // scripts/bench-scale, where a stop used to take 174 s).
+    let company = Company::new(FAST);
+    let mut orders = String::from("id,client_id,created_at,amount,currency,status,manager\n");
+    for i in 0..600_000 {
+        orders.push_str(&format!(
+            "o{i},c{},2026-0{}-1{},{},RUB,paid,ivanov\n",
+            i % 3 + 1,
+            i % 9 + 1,
+            i % 10,
+            1000 + i % 777
+        ));
+    }
+    company.write("crm/orders.csv", &orders);
+    let notify = NotifySocket::new();
+    let log = std::fs::File::create(company.path("daemon.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meetledger"))
+        .args(["--config", company.config().to_str().unwrap(), "run"])
+        .env_remove("MEETLEDGER_CONFIG")
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env("WATCHDOG_USEC", "2000000")
+        .env("MEETLEDGER_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    assert!(
+        notify.wait_for("STATUS=running sync", Duration::from_secs(20)),
+        "{}",
+        log_of(&company)
+    );
+    let import_started = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !log_of(&company).contains("synced source=main"),
+        "the import finished too early for this test to mean anything"
+    );
+    let stopped_at = std::time::Instant::now();
+    signal(&child, "TERM");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM:\n{}",
+            log_of(&company)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", log_of(&company));
+    assert!(notify.wait_for("STOPPING=1", Duration::from_secs(2)));
+
+    // Watchdog pings every half period (1 s) all through the import: no
+    // gap as long as the period, after which systemd would kill the service.
+    let pings: Vec<std::time::Instant> = notify
+        .received_at()
+        .into_iter()
+        .filter(|(at, m)| m.contains("WATCHDOG=1") && *at >= import_started)
+        .map(|(at, _)| at)
+        .collect();
+    assert!(pings.len() >= 2, "{} pings during the import", pings.len());
+    let longest = pings.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(
+        longest < Duration::from_secs(2),
+        "a watchdog gap of {longest:?} (the period is 2 s)"
+    );
+
+    // Nothing half-imported: the stopped sync kept nothing of the orders.
+    let db = rusqlite::Connection::open(company.path("ledger.db")).unwrap();
+    let orders: i64 = db
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orders, 0);
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }

@@ -72,6 +72,11 @@ pub struct Store {
     conn: Connection,
 }
 
+/// Rows of a streamed import between two looks at the stop request: about
+/// a tenth of a second of work, so a SIGTERM is honoured well within the
+/// daemon's few seconds.
+const STOP_CHECK_ROWS: usize = 10_000;
+
 /// Creates `path` (if missing) readable and writable by its owner only,
 /// whatever the umask; an existing file keeps its mode.
 pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
@@ -348,7 +353,10 @@ impl Store {
             let mut stored = tx.prepare("SELECT data FROM orders WHERE crm = ?1 AND id = ?2")?;
             let mut upsert = tx.prepare(UPSERT_ORDER)?;
             let mut seen = tx.prepare("INSERT OR IGNORE INTO temp.seen_orders (id) VALUES (?1)")?;
-            for item in orders {
+            for (row, item) in orders.enumerate() {
+                if row % STOP_CHECK_ROWS == 0 {
+                    crate::shutdown::check()?;
+                }
                 let order = match item {
                     Ok(order) => order,
                     Err(warning) => {

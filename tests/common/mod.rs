@@ -301,7 +301,7 @@ impl Drop for SmtpSink {
 /// datagram queue holds only a few messages) and keeps every message.
 pub struct NotifySocket {
     pub path: PathBuf,
-    messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    messages: std::sync::Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -315,9 +315,10 @@ impl NotifySocket {
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 4096];
             while let Ok(n) = socket.recv(&mut buf) {
-                sink.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                sink.lock().unwrap().push((
+                    std::time::Instant::now(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                ));
             }
         });
         NotifySocket {
@@ -329,6 +330,11 @@ impl NotifySocket {
 
     /// Every message received so far.
     pub fn received(&self) -> Vec<String> {
+        self.received_at().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Every message received so far with the time it arrived.
+    pub fn received_at(&self) -> Vec<(std::time::Instant, String)> {
         self.messages.lock().unwrap().clone()
     }
 
@@ -339,7 +345,7 @@ impl NotifySocket {
                 .lock()
                 .unwrap()
                 .iter()
-                .any(|m| m.contains(needle))
+                .any(|(_, m)| m.contains(needle))
         })
     }
 }
