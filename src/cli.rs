@@ -14,6 +14,9 @@ use crate::config::{Config, OverrideConfig};
 use crate::ledger::changes::{format_utc, utc_z, utc_z_opt};
 use crate::ledger::period::Period;
 use crate::ledger::Store;
+// Data in terminal tables (titles, provider error bodies) may carry control
+// characters: escaped, they can neither break a row nor drive the terminal.
+use crate::logging::escape_controls;
 use crate::model::{Attendee, Occurrence};
 use crate::pipeline;
 use crate::report::{render_csv, render_table};
@@ -315,13 +318,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
                         "{}  {:<12} {:<24} {:<8} {:<9} {:<10} {:>4}  {:<8} {}",
                         m.start.with_timezone(&config.tz()).format("%Y-%m-%d %H:%M"),
                         m.manager,
-                        m.client,
+                        escape_controls(&m.client),
                         m.client_status.as_str(),
                         m.rule.as_str(),
                         m.kind.as_str(),
                         m.weight,
                         m.outcome.as_str(),
-                        m.title
+                        escape_controls(&m.title)
                     )?,
                 }
             }
@@ -746,7 +749,7 @@ fn status(
                 .and_then(|s| age(now, &s.cursor_at))
                 .unwrap_or_else(|| "—".into()),
             state.map_or(0, |s| s.skipped),
-            state.and_then(|s| s.last_error.clone()).unwrap_or_default(),
+            escape_controls(&state.and_then(|s| s.last_error.clone()).unwrap_or_default()),
         )?;
         if let Some((_, provider, why)) = reauth.iter().find(|(s, _, _)| s == id) {
             writeln!(
@@ -760,7 +763,7 @@ fn status(
             .iter()
             .take(20)
         {
-            writeln!(out, "    warning: {w}")?;
+            writeln!(out, "    warning: {}", escape_controls(&w.to_string()))?;
         }
     }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -777,7 +780,7 @@ fn status(
             job.job,
             job.last_slot.as_deref().unwrap_or("never"),
             match (job.ok, &job.error) {
-                (Some(false), Some(e)) => format!("FAILED: {e}"),
+                (Some(false), Some(e)) => format!("FAILED: {}", escape_controls(e)),
                 (Some(true), _) => "ok".to_string(),
                 _ => "running or never finished".to_string(),
             }
@@ -788,9 +791,12 @@ fn status(
             out,
             "email {} {:<28} {}{}",
             email.day,
-            email.address,
+            escape_controls(&email.address),
             email.state,
-            email.error.map(|e| format!(": {e}")).unwrap_or_default()
+            email
+                .error
+                .map(|e| format!(": {}", escape_controls(&e)))
+                .unwrap_or_default()
         )?;
     }
     Ok(0)

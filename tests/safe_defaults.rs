@@ -179,3 +179,30 @@ url = "http://127.0.0.1:{port}/feed.ics"
         );
     }
 }
+
+#[test]
+fn control_characters_in_data_cannot_break_terminal_tables() {
+    let company = Company::new("");
+    // An ICS TEXT value may carry a newline (`\n`) and raw control bytes.
+    company.write(
+        "calendars/ivanov.ics",
+        &ics(&[common::event(
+            "m1",
+            "20261110T100000",
+            60,
+            "Встреча\\n2026-11-10 10:00  ivanov  c9  forged\u{1b}[2J",
+            &[&common::attendee("boss@romashka.ru", "ACCEPTED")],
+        )]),
+    );
+    company.ok(NOW, &["run", "--once"]);
+    let table = company.ok(NOW, &["meetings", "--period", "2026-11"]);
+    assert_eq!(table.stdout.lines().count(), 1, "{}", table.stdout);
+    assert!(!table.stdout.contains('\u{1b}'), "{:?}", table.stdout);
+    assert!(table.stdout.contains("Встреча\\n2026-11-10"), "{}", table.stdout);
+    // The machine interface keeps the title as it is (JSON escapes it).
+    let jsonl = company.ok(NOW, &["meetings", "--period", "2026-11", "--format", "jsonl"]);
+    assert_eq!(
+        jsonl.jsonl()[0]["title"].as_str().unwrap(),
+        "Встреча\n2026-11-10 10:00  ivanov  c9  forged\u{1b}[2J"
+    );
+}
