@@ -198,11 +198,51 @@ fn control_characters_in_data_cannot_break_terminal_tables() {
     let table = company.ok(NOW, &["meetings", "--period", "2026-11"]);
     assert_eq!(table.stdout.lines().count(), 1, "{}", table.stdout);
     assert!(!table.stdout.contains('\u{1b}'), "{:?}", table.stdout);
-    assert!(table.stdout.contains("Встреча\\n2026-11-10"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("Встреча\\n2026-11-10"),
+        "{}",
+        table.stdout
+    );
     // The machine interface keeps the title as it is (JSON escapes it).
-    let jsonl = company.ok(NOW, &["meetings", "--period", "2026-11", "--format", "jsonl"]);
+    let jsonl = company.ok(
+        NOW,
+        &["meetings", "--period", "2026-11", "--format", "jsonl"],
+    );
     assert_eq!(
         jsonl.jsonl()[0]["title"].as_str().unwrap(),
         "Встреча\n2026-11-10 10:00  ivanov  c9  forged\u{1b}[2J"
     );
+}
+
+#[test]
+fn a_ten_megabyte_title_makes_a_small_email_not_a_refused_one() {
+    let company = Company::new(
+        "[email]\nfrom = \"meetledger@acme.example\"\nhead = [\"head@acme.example\"]\ntransport = \"file\"\nfolder = \"outbox\"\n",
+    );
+    let huge = format!("Встреча {}", "Ж".repeat(5_000_000));
+    company.write(
+        "calendars/ivanov.ics",
+        &ics(&[common::event(
+            "m1",
+            "20261126T100000",
+            60,
+            &huge,
+            &[&common::attendee("boss@romashka.ru", "ACCEPTED")],
+        )]),
+    );
+    company.ok(NOW, &["run", "--once"]);
+    let out = company.path("mails");
+    company.ok(
+        NOW,
+        &["email", "--to", "ivanov", "--out", out.to_str().unwrap()],
+    );
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let size = std::fs::metadata(&files[0]).unwrap().len();
+    assert!(size < 512 * 1024, "the email is {size} bytes");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.contains("ivanov@acme.example"));
 }

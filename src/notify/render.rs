@@ -29,6 +29,29 @@ static TEMPLATES: &[(&str, &str)] = &[
 
 static STRINGS: &str = include_str!("../../templates/strings.toml");
 
+/// Longest text an email shows of one value (a title, a client name, a
+/// provider's error). Calendar and CRM text is written by outsiders: a
+/// 10 MB title would make a 20 MB email that SMTP servers refuse, and the
+/// whole day's email would fail. With rows capped (`digest::MAX_ROWS`) this
+/// bounds every email to a few hundred kilobytes.
+pub const MAX_TEXT_CHARS: usize = 300;
+
+/// Cuts every string of the email's data to [`MAX_TEXT_CHARS`], marking the
+/// cut with "…".
+fn shorten_texts(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Some((cut, _)) = text.char_indices().nth(MAX_TEXT_CHARS) {
+                text.truncate(cut);
+                text.push('…');
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(shorten_texts),
+        serde_json::Value::Object(map) => map.values_mut().for_each(shorten_texts),
+        _ => {}
+    }
+}
+
 /// One rendered email, before addressing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -79,6 +102,8 @@ impl Renderer {
         d: &D,
     ) -> Result<Rendered> {
         let t = self.words(language);
+        let mut d = serde_json::to_value(d).context("email data")?;
+        shorten_texts(&mut d);
         let d = Value::from(Serde(d));
         let subject_template = t
             .get_attr(&format!("subject_{kind}"))
