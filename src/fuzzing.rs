@@ -245,7 +245,7 @@ pub fn map_provider_value(provider: usize, value: Value) -> bool {
             .is_some(),
         1 => serde_json::from_value(value)
             .ok()
-            .and_then(|event| crate::sources::microsoft::to_occurrence("cal", event).ok())
+            .and_then(|event| crate::sources::microsoft::to_occurrence("cal", &[], event).ok())
             .map(|o| check_occurrence(&o))
             .is_some(),
         2..=4 => {

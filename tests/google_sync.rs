@@ -533,3 +533,71 @@ async fn a_calendar_never_authorized_says_which_command_to_run() {
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// Google's documented error bodies
+/// (https://developers.google.com/calendar/api/guides/errors): "403: User
+/// Rate Limit Exceeded", "403: Rate Limit Exceeded" and "403: Daily Limit
+/// Exceeded".
+fn google_403(reason: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(403).set_body_json(json!({
+        "error": {
+            "errors": [ { "domain": "usageLimits", "reason": reason, "message": message } ],
+            "code": 403,
+            "message": message
+        }
+    }))
+}
+
+#[tokio::test]
+async fn a_403_rate_limit_is_retried_with_backoff_like_a_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(EVENTS))
+        .respond_with(google_403("rateLimitExceeded", "Rate Limit Exceeded"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(EVENTS))
+        .respond_with(google_403(
+            "userRateLimitExceeded",
+            "User Rate Limit Exceeded",
+        ))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(EVENTS))
+        .respond_with(page(
+            json!([meeting(
+                "a",
+                "Visit",
+                "2022-10-03T10:00:00+03:00",
+                "2022-10-03T11:00:00+03:00"
+            )]),
+            None,
+            Some("sync-token-1"),
+        ))
+        .mount(&server)
+        .await;
+    let company = company(&server, ONE_CALENDAR);
+    company.authorize("ivanov-google", "google", "access-1", 3600);
+    company.sync("ivanov-google").await.unwrap();
+    assert_eq!(company.titles("ivanov-google"), ["Visit"]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_403_that_is_not_a_rate_limit_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(EVENTS))
+        .respond_with(google_403("dailyLimitExceeded", "Daily Limit Exceeded"))
+        .mount(&server)
+        .await;
+    let company = company(&server, ONE_CALENDAR);
+    company.authorize("ivanov-google", "google", "access-1", 3600);
+    let error = format!("{:#}", company.sync("ivanov-google").await.unwrap_err());
+    assert!(error.contains("403"), "{error}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

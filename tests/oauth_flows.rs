@@ -127,6 +127,100 @@ struct JwtTokenEndpoint {
     assertions: Arc<Mutex<Vec<String>>>,
 }
 
+/// Google's token endpoint as strict as Google is with an assertion: signed
+/// by the key, addressed to https://oauth2.googleapis.com/token, and dated
+/// within an hour of Google's own (the real) clock. The refusal is Google's
+/// (reported in googleapis/google-api-php-client#1429 and many others).
+struct StrictJwtTokenEndpoint;
+
+impl Respond for StrictJwtTokenEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let form = form(request);
+        let assertion = form.get("assertion").cloned().unwrap_or_default();
+        let public = jsonwebtoken::DecodingKey::from_rsa_pem(
+            test_key("test_service_account_key.pub.pem").as_bytes(),
+        )
+        .unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&["https://oauth2.googleapis.com/token"]);
+        validation.validate_exp = false;
+        let refuse = |description: &str| {
+            ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_grant", "error_description": description
+            }))
+        };
+        let claims = match jsonwebtoken::decode::<AssertionClaims>(&assertion, &public, &validation)
+        {
+            Ok(data) => data.claims,
+            Err(e) => return refuse(&format!("Invalid JWT Signature or audience: {e}")),
+        };
+        let real_now = chrono::Utc::now().timestamp();
+        if (claims.iat - real_now).abs() > 3600
+            || claims.exp - claims.iat > 3600
+            || claims.exp < real_now
+        {
+            return refuse("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.");
+        }
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "sa-token", "expires_in": 3599, "token_type": "Bearer"
+        }))
+    }
+}
+
+#[tokio::test]
+async fn google_org_calendar_syncs_as_of_a_past_day_through_a_token_proxy() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(StrictJwtTokenEndpoint)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/calendar/v3/calendars/primary/events"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer sa-token",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "items": [], "nextSyncToken": "t"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    // `token_url` points at a proxy (here the mock); the key is the
+    // console's, naming Google's endpoint as its token_uri.
+    let company = oauth_support::Company::new(
+        oauth_support::at("2022-10-20T12:00:00Z"),
+        &format!(
+            r#"
+[google]
+service_account_key = {{ file = "sa.json" }}
+api_url = "{uri}/calendar/v3"
+token_url = "{uri}/token"
+
+[[calendar]]
+id = "ivanov-google"
+manager = "ivanov"
+kind = "google"
+auth = "org"
+"#
+        ),
+    );
+    let key_json = json!({
+        "type": "service_account",
+        "private_key": test_key("test_service_account_key.pem"),
+        "client_email": "meetledger@acme-meetledger.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    });
+    std::fs::write(company.dir.path().join("sa.json"), key_json.to_string()).unwrap();
+    company
+        .sync("ivanov-google")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+}
+
 impl Respond for JwtTokenEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let form = form(request);
@@ -175,7 +269,9 @@ async fn google_service_account_jwt_is_signed_rs256_with_the_delegation_claims()
         "token_uri": token_url,
     });
     let key = ServiceAccountKey::parse(&Secret::new(key_json.to_string())).unwrap();
-    let now = chrono::Utc::now();
+    // A run "as of" a past day (`--now`): the assertion is still dated by
+    // the real clock, which is what Google checks.
+    let now: chrono::DateTime<chrono::Utc> = "2022-10-20T12:00:00Z".parse().unwrap();
     let token = service_account_token(&http(), &key, None, "ivanov@acme.example", now)
         .await
         .unwrap();
@@ -200,7 +296,11 @@ async fn google_service_account_jwt_is_signed_rs256_with_the_delegation_claims()
         claims.scope,
         "https://www.googleapis.com/auth/calendar.readonly"
     );
-    assert_eq!(claims.iat, now.timestamp());
+    assert!(
+        (claims.iat - chrono::Utc::now().timestamp()).abs() < 300,
+        "iat {} is not the real time",
+        claims.iat
+    );
     assert_eq!(claims.exp - claims.iat, 3600);
 
     // A key of another pair does not verify: the check above means something.
@@ -265,7 +365,10 @@ auth = "org"
     )
     .unwrap();
     assert_eq!(claims["sub"], "ivanov@acme.example");
-    assert_eq!(claims["aud"], format!("{uri}/token"));
+    assert_eq!(
+        claims["aud"], "https://oauth2.googleapis.com/token",
+        "the audience is Google's token endpoint, not the proxy the grant goes through"
+    );
 }
 
 #[tokio::test]

@@ -216,20 +216,21 @@ pub struct AssertionClaims {
     pub exp: i64,
 }
 
-/// Signs the assertion for `subject` with the service account's key.
+/// Signs the assertion for `subject` with the service account's key, for
+/// the token endpoint `audience`, issued at `issued_at`.
 pub fn sign_assertion(
     key: &ServiceAccountKey,
-    token_url: &str,
+    audience: &str,
     subject: &str,
-    now: DateTime<Utc>,
+    issued_at: DateTime<Utc>,
 ) -> Result<String> {
     let claims = AssertionClaims {
         iss: key.client_email.clone(),
         scope: SCOPE.into(),
-        aud: token_url.into(),
+        aud: audience.into(),
         sub: subject.into(),
-        iat: now.timestamp(),
-        exp: (now + Duration::seconds(ASSERTION_SECONDS)).timestamp(),
+        iat: issued_at.timestamp(),
+        exp: (issued_at + Duration::seconds(ASSERTION_SECONDS)).timestamp(),
     };
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = key.private_key_id.clone();
@@ -246,6 +247,8 @@ struct BearerResponse {
 }
 
 /// An access token for `subject`'s calendars through domain-wide delegation.
+/// `token_url` overrides where the grant is posted (a proxy); `now` is the
+/// run's time, which only dates the token's expiry.
 pub async fn service_account_token(
     http: &HttpClient,
     key: &ServiceAccountKey,
@@ -257,7 +260,12 @@ pub async fn service_account_token(
         .map(str::to_string)
         .or_else(|| key.token_uri.clone())
         .unwrap_or_else(|| TOKEN_URL.into());
-    let assertion = sign_assertion(key, &token_url, subject, now)?;
+    // Google checks `aud` against its own token endpoint (the key names
+    // it), wherever the request travels through.
+    let audience = key.token_uri.clone().unwrap_or_else(|| TOKEN_URL.into());
+    // Google refuses `iat`/`exp` more than an hour from its own clock, so
+    // the assertion is dated by the real clock, never by `--now`.
+    let assertion = sign_assertion(key, &audience, subject, Utc::now())?;
     let form = oauth2::url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", JWT_BEARER)
         .append_pair("assertion", &assertion)

@@ -1,6 +1,6 @@
 //! The one HTTP client every network source uses (SPEC §8): connect and read
-//! timeouts, retries with exponential backoff and jitter for 429, 5xx,
-//! timeouts and broken bodies, `Retry-After` honoured, a per-host rate limit
+//! timeouts, retries with exponential backoff and jitter for 429, 5xx, a
+//! 403 that says "rate limit", timeouts and broken bodies, `Retry-After` honoured, a per-host rate limit
 //! and a bound on concurrent requests. Logs name the host and the last path
 //! segment only: URLs can carry tokens (Bitrix24 webhooks, signed feeds).
 
@@ -101,8 +101,10 @@ impl HttpError {
 
     fn retryable(&self) -> bool {
         match self {
-            HttpError::Status { status, .. } => {
-                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            HttpError::Status { status, body, .. } => {
+                *status == StatusCode::TOO_MANY_REQUESTS
+                    || status.is_server_error()
+                    || (*status == StatusCode::FORBIDDEN && is_rate_limit_refusal(body))
             }
             HttpError::Transport { .. } | HttpError::Body { .. } => true,
         }
@@ -125,6 +127,24 @@ impl HttpError {
         let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
         Some(wait.to_std().unwrap_or(Duration::ZERO))
     }
+}
+
+/// A 403 that means "slow down", like a 429: Google's documented error body
+/// with reason `rateLimitExceeded` or `userRateLimitExceeded`
+/// (<https://developers.google.com/calendar/api/guides/errors>). Other 403s
+/// (no access, daily quota spent) stay final.
+fn is_rate_limit_refusal(body: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return false;
+    };
+    value["error"]["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            matches!(
+                e["reason"].as_str(),
+                Some("rateLimitExceeded" | "userRateLimitExceeded")
+            )
+        })
+    })
 }
 
 /// A URL as it may appear in logs and errors: scheme, host and the last

@@ -8,6 +8,15 @@
 //! with no offset. An expired delta token (410, `syncStateNotFound`) or a
 //! window that moved past the horizon means a full round again.
 //!
+//! Identity: Graph v1.0 gives each occurrence its own `iCalUId`, Exchange's
+//! hex GlobalObjectId with the instance's date in it. An occurrence's `uid`
+//! is the UID the same event has in an ICS export, over CalDAV or in Google:
+//! the iCalendar UID wrapped in the id when the event came from an outside
+//! invitation, else the id with its instance date zeroed (the series'
+//! CleanGlobalObjectId, which Exchange writes as the UID when it exports);
+//! `recurrence_id` is the occurrence's `originalStart`. The mailbox owner's
+//! own answer is `responseStatus`: their entry in `attendees` reads `none`.
+//!
 //! Auth: the user's delegated token (device code, `meetledger auth
 //! microsoft`, path `/me/…`) or the tenant's app token (client credentials,
 //! path `/users/{email}/…`). Paging links are followed only to the API's own
@@ -40,6 +49,9 @@ pub struct MicrosoftSource {
     api_url: String,
     ledger: PathBuf,
     mailbox: Option<String>,
+    /// The calendar owner's addresses (lower case, the reading mailbox
+    /// first): whose entry in `attendees` carries `responseStatus`.
+    owner: Vec<String>,
     config: Config,
 }
 
@@ -51,6 +63,18 @@ impl MicrosoftSource {
                 .and_then(|m| config.manager(m))
                 .map(|m| m.email.clone())
         });
+        let mut owner: Vec<String> = c
+            .manager
+            .as_deref()
+            .and_then(|m| config.manager(m))
+            .map(|m| m.addresses().collect())
+            .unwrap_or_default();
+        if let Some(email) = &c.email {
+            let email = email.trim().to_lowercase();
+            if !owner.contains(&email) {
+                owner.push(email);
+            }
+        }
         MicrosoftSource {
             id: c.id.clone(),
             calendar: c.clone(),
@@ -63,6 +87,7 @@ impl MicrosoftSource {
                 .to_string(),
             ledger: config.resolve(&config.ledger.path),
             mailbox,
+            owner,
             config: config.clone(),
         }
     }
@@ -201,7 +226,7 @@ impl MicrosoftSource {
         warnings: &mut Vec<SourceWarning>,
     ) -> Vec<Occurrence> {
         let id = event.id.clone();
-        match to_occurrence(&self.id, event) {
+        match to_occurrence(&self.id, &self.owner, event) {
             Ok(o) if o.end > ctx.window_start && o.start < horizon => vec![o],
             Ok(_) => vec![],
             Err(e) => {
@@ -353,8 +378,12 @@ pub struct GraphEvent {
     original_start_time_zone: Option<String>,
     #[serde(rename = "iCalUId")]
     ical_uid: Option<String>,
+    /// The series an occurrence or exception belongs to.
+    series_master_id: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
+    /// The mailbox owner's own answer to the invitation.
+    response_status: Option<ResponseStatus>,
     #[serde(default)]
     is_all_day: bool,
     #[serde(default)]
@@ -456,8 +485,9 @@ fn person(r: &Option<EmailAddress>) -> (String, Option<String>) {
     }
 }
 
-/// One Graph event (single, occurrence or exception) as an occurrence.
-pub fn to_occurrence(calendar: &str, event: GraphEvent) -> Result<Occurrence> {
+/// One Graph event (single, occurrence or exception) as an occurrence;
+/// `owner` are the addresses of the calendar's owner (see `MicrosoftSource`).
+pub fn to_occurrence(calendar: &str, owner: &[String], event: GraphEvent) -> Result<Occurrence> {
     let mut start = read_time(event.start.as_ref().context("no start")?)?;
     let mut end = match &event.end {
         Some(end) => read_time(end)?,
@@ -486,7 +516,12 @@ pub fn to_occurrence(calendar: &str, event: GraphEvent) -> Result<Occurrence> {
     } else {
         None
     };
-    let attendees: Vec<Attendee> = event
+    let own_answer = event
+        .response_status
+        .as_ref()
+        .and_then(|s| s.response.as_deref())
+        .and_then(owner_answer);
+    let mut attendees: Vec<Attendee> = event
         .attendees
         .iter()
         .filter(|a| a.kind.as_deref() != Some("resource"))
@@ -497,10 +532,14 @@ pub fn to_occurrence(calendar: &str, event: GraphEvent) -> Result<Occurrence> {
                 .as_ref()
                 .and_then(|s| s.response.as_deref())
                 .unwrap_or("none");
+            let partstat = match own_answer {
+                Some(answer) if owner.contains(&email) => answer,
+                _ => PartStat::parse(response),
+            };
             Attendee {
                 email,
                 name,
-                partstat: PartStat::parse(response),
+                partstat,
                 role: Some(
                     match a.kind.as_deref() {
                         Some("optional") => "OPT-PARTICIPANT",
@@ -511,6 +550,18 @@ pub fn to_occurrence(calendar: &str, event: GraphEvent) -> Result<Occurrence> {
             }
         })
         .collect();
+    // Invited through a group, the owner is not on the list; their answer
+    // still decides whether they take part.
+    if let (Some(answer), Some(address)) = (own_answer, owner.first()) {
+        if !attendees.iter().any(|a| owner.contains(&a.email)) {
+            attendees.push(Attendee {
+                email: address.clone(),
+                name: None,
+                partstat: answer,
+                role: Some("REQ-PARTICIPANT".into()),
+            });
+        }
+    }
     let organizer = event.organizer.as_ref().map(|o| {
         let (email, name) = person(&o.email_address);
         Attendee {
@@ -533,7 +584,7 @@ pub fn to_occurrence(calendar: &str, event: GraphEvent) -> Result<Occurrence> {
         .filter(|u| !u.is_empty());
     Ok(Occurrence {
         calendar: calendar.to_string(),
-        uid: event.ical_uid.clone().unwrap_or_else(|| event.id.clone()),
+        uid: series_uid(&event),
         recurrence_id,
         start,
         end: end.max(start),
@@ -564,4 +615,77 @@ pub fn to_occurrence(calendar: &str, event: GraphEvent) -> Result<Occurrence> {
         transparent: event.show_as.as_deref() == Some("free"),
         conference,
     })
+}
+
+/// The owner's `responseStatus.response` as a participation status, when it
+/// is an answer: `none`, `notResponded` and `organizer` leave the attendee
+/// list as Graph gave it.
+fn owner_answer(response: &str) -> Option<PartStat> {
+    match response {
+        "accepted" => Some(PartStat::Accepted),
+        "tentativelyAccepted" => Some(PartStat::Tentative),
+        "declined" => Some(PartStat::Declined),
+        _ => None,
+    }
+}
+
+/// The `uid` of a Graph event, one per series: the UID its `iCalUId`
+/// stands for; without an Exchange id, the `iCalUId` as given, else the
+/// series master's id, else the event's own id.
+fn series_uid(event: &GraphEvent) -> String {
+    event
+        .ical_uid
+        .as_deref()
+        .and_then(uid_of_global_object_id)
+        .or_else(|| event.ical_uid.clone().filter(|u| !u.trim().is_empty()))
+        .or_else(|| event.series_master_id.clone())
+        .unwrap_or_else(|| event.id.clone())
+}
+
+/// The 16 bytes that open every Exchange GlobalObjectId ([MS-OXOCAL]
+/// 2.2.1.27 PidLidGlobalObjectId, "Byte Array ID").
+const GLOBAL_OBJECT_ID_CLASS: [u8; 16] = [
+    0x04, 0x00, 0x00, 0x00, 0x82, 0x00, 0xE0, 0x00, 0x74, 0xC5, 0xB7, 0x10, 0x1A, 0x82, 0xE0, 0x08,
+];
+/// The YH YL M D bytes: an exception's original date, zero on the series
+/// ([MS-OXOCAL] 2.2.1.27; zeroed, the id is 2.2.1.28 PidLidCleanGlobalObjectId).
+const INSTANCE_DATE: std::ops::Range<usize> = 16..20;
+/// The little-endian length of the Data field, and where Data starts.
+const DATA_SIZE: std::ops::Range<usize> = 36..40;
+const DATA: usize = 40;
+/// What opens Data when the id wraps an outside iCalendar UID
+/// ([MS-ASEMAIL] 2.2.2.37: `"vCal-Uid"` then version 1 as four bytes).
+const VCAL_UID_MARKER: &[u8] = b"vCal-Uid\x01\x00\x00\x00";
+
+/// The iCalendar UID an Exchange GlobalObjectId in hex stands for, as
+/// [MS-ASEMAIL] 3.1.4.7 converts one: the wrapped UID after the `vCal-Uid`
+/// marker, or else the whole id with its instance date zeroed, in upper-case
+/// hex (what Exchange writes as UID). `None` when the text is not such an id
+/// ([MS-OXCICAL] 2.1.3.1.1.20.26: hex, at least 82 digits, even, opening with
+/// the class bytes).
+pub fn uid_of_global_object_id(hex: &str) -> Option<String> {
+    let hex = hex.trim();
+    if hex.len() < 82 || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    if bytes[..16] != GLOBAL_OBJECT_ID_CLASS {
+        return None;
+    }
+    let size = u32::from_le_bytes(bytes[DATA_SIZE].try_into().ok()?) as usize;
+    let data = &bytes[DATA..];
+    let data = &data[..size.min(data.len())];
+    if let Some(wrapped) = data.strip_prefix(VCAL_UID_MARKER) {
+        let uid = wrapped.split(|b| *b == 0).next().unwrap_or_default();
+        if let Ok(uid) = std::str::from_utf8(uid) {
+            if !uid.trim().is_empty() {
+                return Some(uid.to_string());
+            }
+        }
+    }
+    bytes[INSTANCE_DATE].fill(0);
+    Some(bytes.iter().map(|b| format!("{b:02X}")).collect())
 }
