@@ -223,6 +223,22 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::CheckConfig => {
             let config = Config::load(&cli.config)?;
+            let problems = crate::secrets::audit(&config);
+            let text = std::fs::read_to_string(&cli.config).unwrap_or_default();
+            let located = |p: &crate::secrets::SecretProblem| crate::config::ConfigError {
+                file: cli.config.clone(),
+                line: crate::config::line_of_key(&text, &p.key),
+                column: None,
+                key: Some(p.key.clone()),
+                message: p.message.clone(),
+            };
+            for warning in problems.iter().filter(|p| !p.error) {
+                writeln!(out, "warning: {}", located(warning))?;
+            }
+            let errors: Vec<_> = problems.iter().filter(|p| p.error).map(located).collect();
+            if !errors.is_empty() {
+                return Err(crate::config::ConfigErrors(errors).into());
+            }
             writeln!(
                 out,
                 "{}: ok ({} managers, {} calendars, {} CRM sources)",

@@ -1353,6 +1353,12 @@ fn check_url(key: &str, url: &Option<String>, problems: &mut Vec<(String, String
 }
 
 /// 1-based line of a byte offset.
+/// The line of a key path (`crm[0].token`) in config text, for problems
+/// found after loading (e.g. `secrets::audit`).
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    KeyLocator::new(text).line_of(key)
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()

@@ -246,3 +246,113 @@ fn a_ten_megabyte_title_makes_a_small_email_not_a_refused_one() {
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(text.contains("ivanov@acme.example"));
 }
+
+#[test]
+fn check_config_reports_unreadable_exposed_and_plain_http_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let extra = r#"
+[[calendar]]
+id = "petrova-dav"
+manager = "petrova"
+kind = "caldav"
+url = "http://dav.example.com/calendars/petrova/"
+username = "petrova"
+password = { file = "secrets/dav.pass" }
+
+[[crm]]
+id = "retail"
+kind = "retailcrm"
+url = "http://127.0.0.1:8080"
+api_key = { file = "secrets/retail.key" }
+
+[[crm]]
+id = "hub"
+kind = "hubspot"
+token = { credential = "hubspot-token" }
+
+[[crm]]
+id = "amo"
+kind = "amocrm"
+url = "https://acme.amocrm.ru"
+token = { file = "secrets/missing.token" }
+"#;
+    let company = Company::new(extra);
+    company.write("secrets/dav.pass", "pa55\n");
+    company.write("secrets/retail.key", "k3y\n");
+    let private = std::fs::Permissions::from_mode(0o600);
+    std::fs::set_permissions(company.path("secrets/dav.pass"), private.clone()).unwrap();
+    std::fs::set_permissions(
+        company.path("secrets/retail.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+
+    let run = company.run(NOW, &["check-config"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let errors: Vec<&str> = run.stderr.lines().collect();
+    let has = |key: &str, words: &str| {
+        errors
+            .iter()
+            .any(|l| l.contains(&format!("`{key}`")) && l.contains(words) && l.contains(".toml:"))
+    };
+    assert!(
+        has("calendar[2].password", "plain http to dav.example.com"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        has("crm[1].api_key", "readable by other users (mode 644)"),
+        "{}",
+        run.stderr
+    );
+    assert!(has("crm[3].token", "cannot be read"), "{}", run.stderr);
+    // Loopback over http is fine; a credential outside the unit is a warning.
+    assert!(
+        !run.stderr.contains("plain http to 127.0.0.1"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("crm[2]"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("warning:") && run.stdout.contains("hubspot-token"),
+        "{}",
+        run.stdout
+    );
+    // No secret value in any of it.
+    for value in ["pa55", "k3y"] {
+        assert!(!run.stderr.contains(value) && !run.stdout.contains(value));
+    }
+
+    // Fixed, and the credential present as the unit provides it: ok.
+    let fixed = std::fs::read_to_string(company.config())
+        .unwrap()
+        .replace("http://dav.example.com", "https://dav.example.com")
+        .replace("secrets/missing.token", "secrets/retail.key");
+    company.write("meetledger.toml", &fixed);
+    std::fs::set_permissions(company.path("secrets/retail.key"), private).unwrap();
+    company.write("creds/hubspot-token", "pat-na1-123\n");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_meetledger"));
+    let output = command
+        .args([
+            "--config",
+            company.config().to_str().unwrap(),
+            "check-config",
+        ])
+        .env("CREDENTIALS_DIRECTORY", company.path("creds"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = command
+        .env("CREDENTIALS_DIRECTORY", company.path("no-creds"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a credential missing inside the unit fails"
+    );
+}
