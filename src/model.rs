@@ -5,6 +5,37 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Whether `email` is a mail address a person could have (RFC 5321/5322
+/// dot-atom local part, RFC 6531 non-ASCII letters allowed; a host name of
+/// two or more labels of letters, digits and inner hyphens, RFC 1035/5890).
+/// Invitations are written by outsiders: `ceo@<script>.evil.example` or a
+/// garbled `mailto:` is no one to credit a meeting to.
+pub fn is_valid_address(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(atext));
+    let labels: Vec<&str> = domain.trim_end_matches('.').split('.').collect();
+    let domain_ok = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()));
+    local_ok && domain_ok && email.len() <= 254
+}
+
 /// A participant's answer to an invitation (RFC 5545 PARTSTAT), normalized:
 /// non-standard values written by real clients are folded onto these
 /// (Apple's `CONFIRMED` → `Accepted`, lower case accepted).
@@ -354,4 +385,40 @@ pub struct Outcome {
 pub struct ScoredMeeting {
     pub meeting: Meeting,
     pub outcome: Outcome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_people_can_have_are_valid_and_hostile_ones_are_not() {
+        for good in [
+            "anna@romashka.ru",
+            "o.petrova+crm@mail.vector-group.example",
+            "иван@пример.рф",
+            "x@xn--80ak6aa92e.com",
+        ] {
+            assert!(is_valid_address(good), "{good}");
+        }
+        for bad in [
+            "ceo@<script>.evil.example",
+            "ceo@evil.example<script>",
+            "no-at-sign.example",
+            "@romashka.ru",
+            "anna@",
+            "anna@localhost",
+            "anna@-bad.example",
+            "anna@bad-.example",
+            "an..na@romashka.ru",
+            ".anna@romashka.ru",
+            "anna smith@romashka.ru",
+            "anna@romashka..ru",
+            "anna@10.0.0.1",
+            "anna@roma\u{1b}shka.ru",
+        ] {
+            assert!(!is_valid_address(bad), "{bad}");
+        }
+        assert!(!is_valid_address(&format!("{}@x.example", "a".repeat(65))));
+    }
 }

@@ -698,6 +698,30 @@ fn unknown_external_domain_is_a_prospect_keyed_by_domain() {
 }
 
 #[test]
+fn an_address_no_one_can_have_is_not_credited_as_a_prospect() {
+    let hostile = with_guests(
+        event("ivanov-main", "e1"),
+        &[("ceo@<script>.evil.example", Accepted)],
+    );
+    let decision = World::new().decide(hostile);
+    assert_eq!(decision.counterparty, None);
+    assert_eq!(decision.exclusion, Some(Exclusion::Internal));
+
+    // Beside a real guest, the real one is the prospect.
+    let mixed = with_guests(
+        event("ivanov-main", "e2"),
+        &[
+            ("ceo@<script>.evil.example", Accepted),
+            ("zed@newco.example", Accepted),
+        ],
+    );
+    assert_eq!(
+        World::new().decide(mixed).counterparty,
+        Some(Counterparty::Prospect("newco.example".into()))
+    );
+}
+
+#[test]
 fn prospect_key_does_not_depend_on_attendee_order() {
     let guests = [("b@beta.example", Accepted), ("a@alpha.example", Accepted)];
     let forward = with_guests(event("ivanov-main", "e1"), &guests);

@@ -313,7 +313,9 @@ impl<'a> Reader<'a> {
         let mut by_email: BTreeMap<String, (bool, bool)> = BTreeMap::new(); // email → (organizer, counts)
         let mut note = |who: &Attendee, organizer: bool| {
             let email = who.email.trim().to_lowercase();
-            if domain_of(&email).is_none() || self.is_internal(&email) {
+            // An address no one can have (hostile or garbled invitation
+            // data) is no counterparty; the sync warns about it.
+            if !crate::model::is_valid_address(&email) || self.is_internal(&email) {
                 return;
             }
             let counts = organizer || who.partstat != PartStat::Declined;
