@@ -213,7 +213,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             return Ok(0);
         }
         Command::CheckConfig => {
-            let config = Config::load(&cli.config)?;
+            let config = Config::load_checked(&cli.config)?;
             writeln!(
                 out,
                 "{}: ok ({} managers, {} calendars, {} CRM sources)",
