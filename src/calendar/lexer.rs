@@ -239,10 +239,13 @@ pub fn unfold(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// Physical lines of a file, split at its line separator.
+type PhysicalLines<'a> = std::iter::Enumerate<std::slice::Split<'a, u8, fn(&u8) -> bool>>;
+
 /// `unfold` one logical line at a time, on bytes: a fold may fall inside a
 /// multi-byte character, so decoding waits until the line is whole.
 struct Unfold<'a> {
-    physical: std::iter::Enumerate<std::slice::Split<'a, u8, fn(&u8) -> bool>>,
+    physical: PhysicalLines<'a>,
     /// The logical line being built, waiting for its continuations.
     pending: Option<(usize, Vec<u8>)>,
 }
