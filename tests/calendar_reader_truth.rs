@@ -299,7 +299,11 @@ fn a_missing_calendar_path_fails_that_source_only() {
     std::fs::remove_file(company.path("calendars/petrova.ics")).unwrap();
     let run = company.run(NOW, &["sync"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("petrova-main: FAILED"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("petrova-main: FAILED"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("ivanov-main: 1 changed"),
         "{}",
@@ -316,4 +320,221 @@ fn a_missing_calendar_path_fails_that_source_only() {
     let check = company.run(NOW, &["check-config"]);
     assert_eq!(check.code, 2);
     assert!(check.stderr.contains("petrova.ics` does not exist"));
+}
+
+// ------------------------------------------------------- invalid RRULEs
+
+fn one_event(uid: &str, dtstart: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+         DTSTAMP:20260101T000000Z\r\nDTSTART{dtstart}\r\nDURATION:PT1H\r\nSUMMARY:x\r\n\
+         {extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn warnings_of<'a>(parsed: &'a ParsedCalendar, uid: &str) -> Vec<&'a str> {
+    parsed
+        .warnings
+        .iter()
+        .filter(|w| w.uid.as_deref() == Some(uid))
+        .map(|w| w.message.as_str())
+        .collect()
+}
+
+/// RFC 5545 §3.8.5.3: "The "DTSTART" property value always counts as the
+/// first occurrence." An RRULE that cannot be read (holiday feeds write an
+/// empty one, or COUNT=-1 for "no limit") loses the rule, or its bad part,
+/// never the event; the event is not counted as skipped.
+#[test]
+fn an_unreadable_rrule_keeps_the_event_and_what_of_the_rule_is_readable() {
+    let cases: [(&str, &str, &[&str], &str); 5] = [
+        ("empty", "RRULE:\r\n", &["2026-03-02T09:00Z"], "empty rule"),
+        (
+            "no-freq",
+            "RRULE:COUNT=3;BYDAY=MO\r\n",
+            &["2026-03-02T09:00Z"],
+            "no FREQ",
+        ),
+        (
+            "count-minus-one",
+            "RRULE:FREQ=WEEKLY;COUNT=-1\r\n",
+            &[
+                "2026-03-02T09:00Z",
+                "2026-03-09T09:00Z",
+                "2026-03-16T09:00Z",
+                "2026-03-23T09:00Z",
+                "2026-03-30T09:00Z",
+            ],
+            "COUNT=-1",
+        ),
+        (
+            "garbled-until",
+            "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20260310T25\r\n",
+            &[
+                "2026-03-02T09:00Z",
+                "2026-03-04T09:00Z",
+                "2026-03-09T09:00Z",
+                "2026-03-11T09:00Z",
+                "2026-03-16T09:00Z",
+                "2026-03-18T09:00Z",
+                "2026-03-23T09:00Z",
+                "2026-03-25T09:00Z",
+                "2026-03-30T09:00Z",
+            ],
+            "UNTIL=20260310T25",
+        ),
+        (
+            "garbage-part",
+            "RRULE:FREQ=DAILY;COUNT=3;;INTERVAL;X\r\n",
+            &[
+                "2026-03-02T09:00Z",
+                "2026-03-03T09:00Z",
+                "2026-03-04T09:00Z",
+            ],
+            "INTERVAL",
+        ),
+    ];
+    for (uid, rule, expected, named) in cases {
+        let parsed = read(
+            one_event(uid, ":20260302T090000Z", rule),
+            "2026-03-01",
+            "2026-04-01",
+        );
+        assert_eq!(starts(&parsed, uid), expected, "{uid}");
+        let warnings = warnings_of(&parsed, uid);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("RRULE on line 10") && w.contains(named)),
+            "{uid}: {warnings:?}"
+        );
+        assert!(
+            parsed.warnings.iter().all(|w| !w.skipped),
+            "{uid}: {:?}",
+            parsed.warnings
+        );
+    }
+}
+
+// ------------------------------------------- a newer revision wins
+
+/// A weekly series of four Tuesdays (6–27 October 2026, 10:00 Moscow), its
+/// master at SEQUENCE `master_seq` with `master_extra`, and an override of
+/// the third instance (20 October), moved to Wednesday 14:00, at SEQUENCE
+/// `override_seq`.
+fn revised_series(master_seq: u32, master_extra: &str, override_seq: u32) -> ParsedCalendar {
+    let text = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n\
+         BEGIN:VEVENT\r\nUID:s@x\r\nDTSTAMP:20261001T000000Z\r\nSEQUENCE:{master_seq}\r\n\
+         DTSTART;TZID=Europe/Moscow:20261006T100000\r\nDURATION:PT1H\r\nSUMMARY:Визит\r\n\
+         {master_extra}END:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:s@x\r\nDTSTAMP:20260901T000000Z\r\nSEQUENCE:{override_seq}\r\n\
+         RECURRENCE-ID;TZID=Europe/Moscow:20261020T100000\r\n\
+         DTSTART;TZID=Europe/Moscow:20261021T140000\r\nDURATION:PT1H\r\nSUMMARY:Перенос\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    read(text, "2026-10-01", "2026-12-01")
+}
+
+/// RFC 5545 §3.8.7.4: SEQUENCE is "incremented … when the organizer makes
+/// a significant revision"; the revision with the higher SEQUENCE is the
+/// current one. An override older than a master that has since EXDATEd its
+/// instance, or ended (UNTIL, COUNT) before it, is gone: the deleted
+/// meeting must not be credited.
+#[test]
+fn an_override_older_than_a_master_that_removed_its_instance_is_gone() {
+    let moved = "2026-10-21T11:00Z";
+    for (why, extra) in [
+        (
+            "EXDATE",
+            "RRULE:FREQ=WEEKLY;COUNT=4\r\nEXDATE;TZID=Europe/Moscow:20261020T100000\r\n",
+        ),
+        ("UNTIL", "RRULE:FREQ=WEEKLY;UNTIL=20261015T000000Z\r\n"),
+        ("COUNT", "RRULE:FREQ=WEEKLY;COUNT=2\r\n"),
+    ] {
+        let older = revised_series(2, extra, 1);
+        let got = starts(&older, "s@x");
+        assert!(!got.contains(&moved.to_string()), "{why}: {got:?}");
+        assert!(
+            warnings_of(&older, "s@x")
+                .iter()
+                .any(|w| w.contains("no longer has that instance")),
+            "{why}: {:?}",
+            older.warnings
+        );
+        // The same override at the master's SEQUENCE or later is a revision
+        // of its own and stays, as before.
+        for seq in [2, 3] {
+            let newer = revised_series(2, extra, seq);
+            assert!(
+                starts(&newer, "s@x").contains(&moved.to_string()),
+                "{why}, override SEQUENCE {seq}"
+            );
+        }
+    }
+    // An older override of an instance the master still has is kept (a
+    // master's SEQUENCE also rises for a new title or attendee).
+    let kept = revised_series(2, "RRULE:FREQ=WEEKLY;COUNT=4\r\n", 0);
+    assert_eq!(
+        starts(&kept, "s@x"),
+        [
+            "2026-10-06T07:00Z",
+            "2026-10-13T07:00Z",
+            "2026-10-21T11:00Z",
+            "2026-10-27T07:00Z"
+        ]
+    );
+}
+
+// ------------------------------------------- hourly series across a DST gap
+
+/// RFC 5545 §3.3.10: "Recurrence rules may generate recurrence instances
+/// with … nonexistent local time … Such recurrence instances MUST be
+/// ignored and MUST NOT be counted as part of the recurrence set." Berlin
+/// skips 02:00–03:00 on 31 March 2024: an hourly series of five from 00:00
+/// is 00:00, 01:00, 03:00, 04:00, 05:00 local — five instances, not four.
+#[test]
+fn an_hourly_series_across_a_dst_gap_does_not_count_the_missing_hour() {
+    let parsed = read(
+        one_event(
+            "hourly",
+            ";TZID=Europe/Berlin:20240331T000000",
+            "RRULE:FREQ=HOURLY;COUNT=5\r\n",
+        ),
+        "2024-03-01",
+        "2024-05-01",
+    );
+    assert_eq!(
+        starts(&parsed, "hourly"),
+        [
+            "2024-03-30T23:00Z",
+            "2024-03-31T00:00Z",
+            "2024-03-31T01:00Z",
+            "2024-03-31T02:00Z",
+            "2024-03-31T03:00Z"
+        ]
+    );
+    // Every 20 minutes from 01:20: 01:20, 01:40, (02:00, 02:20, 02:40 do
+    // not exist), 03:00, 03:20, 03:40.
+    let parsed = read(
+        one_event(
+            "minutely",
+            ";TZID=Europe/Berlin:20240331T012000",
+            "RRULE:FREQ=MINUTELY;INTERVAL=20;COUNT=6\r\n",
+        ),
+        "2024-03-01",
+        "2024-05-01",
+    );
+    assert_eq!(
+        starts(&parsed, "minutely"),
+        [
+            "2024-03-31T00:20Z",
+            "2024-03-31T00:40Z",
+            "2024-03-31T01:00Z",
+            "2024-03-31T01:20Z",
+            "2024-03-31T01:40Z",
+            "2024-03-31T02:00Z"
+        ]
+    );
+    assert!(utc("2024-03-31T01:00:00Z") < utc("2024-03-31T02:00:00Z"));
 }

@@ -372,6 +372,30 @@ fn merge_series(
             }
         }
     }
+    // A newer revision wins (RFC 5545 §3.8.7.4): an override older than
+    // its master (lower SEQUENCE) is for an instance the master may since
+    // have removed — by an EXDATE, an earlier UNTIL or COUNT, a new rule.
+    // If the master no longer has that instance, the override is gone too.
+    if let Some(m) = master {
+        overrides.retain(|key, ov| {
+            if ov.sequence >= m.sequence || master_has_instance(m, *key, opts) {
+                return true;
+            }
+            warn(
+                ov,
+                ov.line,
+                format!(
+                    "override of the instance at {} (SEQUENCE {}) ignored: the newer master \
+                     (SEQUENCE {}) no longer has that instance",
+                    key.format("%Y-%m-%dT%H:%M:%SZ"),
+                    ov.sequence,
+                    m.sequence
+                ),
+                false,
+            );
+            false
+        });
+    }
     let cancelled_keys: HashSet<DateTime<Utc>> = cancel_msgs
         .iter()
         .filter_map(|c| {
@@ -534,6 +558,30 @@ fn merge_series(
                 status,
             ));
         }
+    }
+}
+
+/// Whether the master's own recurrence set (RRULE, RDATE, EXDATE, with
+/// COUNT and UNTIL) has an instance at `key`, whatever the window. When
+/// that cannot be told (expansion gave up), it is taken to have it.
+fn master_has_instance(master: &EventData, key: DateTime<Utc>, opts: &ExpandOptions) -> bool {
+    let around_key = ExpandOptions {
+        window_start: key,
+        window_end: key + chrono::Duration::seconds(1),
+        default_tz: opts.default_tz,
+        max_instances: 16,
+    };
+    let expanded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(master, &around_key)));
+    match expanded {
+        Ok(Ok(expansion)) => {
+            expansion.instances.iter().any(|i| i.key == key)
+                || expansion
+                    .notes
+                    .iter()
+                    .any(|(_, note)| note.contains("expansion stopped"))
+        }
+        _ => true,
     }
 }
 

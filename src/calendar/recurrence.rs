@@ -204,7 +204,9 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
             Err(e) => {
                 out.notes.push((
                     *line,
-                    format!("RRULE on line {line} ignored ({e}): DTSTART is the only instance it gives"),
+                    format!(
+                        "RRULE on line {line} ignored ({e}): DTSTART is the only instance it gives"
+                    ),
                 ));
                 continue;
             }
@@ -223,7 +225,9 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
             Err(e) => {
                 out.notes.push((
                     *line,
-                    format!("RRULE on line {line} ignored ({e}): DTSTART is the only instance it gives"),
+                    format!(
+                        "RRULE on line {line} ignored ({e}): DTSTART is the only instance it gives"
+                    ),
                 ));
                 continue;
             }
@@ -720,9 +724,17 @@ mod tests {
         ] {
             let prepared = parse_rule(rule, &frame).expect(rule);
             assert_eq!(prepared.dropped.len(), 1, "{rule}: {:?}", prepared.dropped);
-            assert!(prepared.dropped[0].contains(bad), "{rule}: {:?}", prepared.dropped);
+            assert!(
+                prepared.dropped[0].contains(bad),
+                "{rule}: {:?}",
+                prepared.dropped
+            );
         }
-        for (rule, why) in [("", "empty"), ("COUNT=3", "no FREQ"), ("FREQ=SOMETIMES", "unknown FREQ")] {
+        for (rule, why) in [
+            ("", "empty"),
+            ("COUNT=3", "no FREQ"),
+            ("FREQ=SOMETIMES", "unknown FREQ"),
+        ] {
             let err = parse_rule(rule, &frame).err().expect(rule);
             assert!(err.contains(why), "{rule}: {err}");
         }
