@@ -538,3 +538,75 @@ fn an_hourly_series_across_a_dst_gap_does_not_count_the_missing_hour() {
     );
     assert!(utc("2024-03-31T01:00:00Z") < utc("2024-03-31T02:00:00Z"));
 }
+
+// ------------------------------------------- Outlook city-list zones
+
+/// Outlook and Exchange connectors write the city list of a Windows zone as
+/// the TZID, without the "(UTC+01:00)" prefix of its display name
+/// (`TZID:Amsterdam, Belgrade, Berlin, Brussels, Budapest, Madrid, Paris,
+/// Prague, Stockholm` in a Kerio Outlook Connector export). Each maps to
+/// its Windows zone (CLDR windowsZones.xml) as the prefixed name does.
+#[test]
+fn outlook_city_list_tzids_map_to_their_windows_zone() {
+    use meetledger::calendar::zone_for_name;
+    for (tzid, zone) in [
+        (
+            "Amsterdam, Belgrade, Berlin, Rome, Stockholm, Vienna",
+            Some(Tz::Europe__Berlin),
+        ),
+        (
+            "Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+            Some(Tz::Europe__Berlin),
+        ),
+        (
+            "Amsterdam, Belgrade, Berlin, Brussels, Budapest, Madrid, Paris, Prague, Stockholm",
+            Some(Tz::Europe__Berlin),
+        ),
+        (
+            "Belgrade, Bratislava, Budapest, Ljubljana, Prague",
+            Some(Tz::Europe__Budapest),
+        ),
+        (
+            "Brussels, Copenhagen, Madrid, Paris",
+            Some(Tz::Europe__Paris),
+        ),
+        ("Moscow, St. Petersburg", Some(Tz::Europe__Moscow)),
+        (
+            "Moscow, St. Petersburg, Volgograd",
+            Some(Tz::Europe__Moscow),
+        ),
+        ("Izhevsk, Samara", Some(Tz::Europe__Samara)),
+        ("Ekaterinburg", Some(Tz::Asia__Yekaterinburg)),
+        (
+            "Helsinki, Kyiv, Riga, Sofia, Tallinn, Vilnius",
+            Some(Tz::Europe__Kiev),
+        ),
+        ("Eastern Time (US & Canada)", Some(Tz::America__New_York)),
+        ("Pacific Time (US & Canada)", Some(Tz::America__Los_Angeles)),
+        // Not a city list of one zone.
+        ("Moscow, Berlin", None),
+        ("Customized Time Zone", None),
+        ("Office", None),
+    ] {
+        assert_eq!(zone_for_name(tzid), zone, "{tzid}");
+    }
+
+    // In a file, without any VTIMEZONE: 10:00 in Berlin in July is 08:00 UTC
+    // (not 10:00 Moscow, the company's zone, which is 07:00 UTC).
+    let parsed = read(
+        one_event(
+            "city",
+            ";TZID=\"Amsterdam, Belgrade, Berlin, Rome, Stockholm, Vienna\":20260707T100000",
+            "",
+        ),
+        "2026-07-01",
+        "2026-08-01",
+    );
+    assert_eq!(starts(&parsed, "city"), ["2026-07-07T08:00Z"]);
+    assert_eq!(
+        parsed.occurrences[0].tz.as_deref(),
+        Some("Europe/Berlin"),
+        "{:?}",
+        parsed.warnings
+    );
+}

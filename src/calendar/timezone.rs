@@ -15,7 +15,9 @@ use chrono_tz::Tz;
 
 use super::lexer::Component;
 use super::values::{parse_time, parse_utc_offset, RawTime};
-use super::windows_zones::{iana_for_display_name, iana_for_windows_id, split_display_name};
+use super::windows_zones::{
+    iana_for_city_list, iana_for_display_name, iana_for_windows_id, split_display_name,
+};
 
 /// A resolved zone, shared by every time that names it.
 #[derive(Debug)]
@@ -553,11 +555,12 @@ pub fn lookup_iana(name: &str) -> Option<Tz> {
 }
 
 /// Name → IANA zone by every route except VTIMEZONE: IANA, Windows ID,
-/// Outlook display name.
+/// Outlook display name, Outlook city list without the offset prefix.
 pub fn known_zone(name: &str) -> Option<Tz> {
     lookup_iana(name)
         .or_else(|| iana_for_windows_id(name).and_then(|n| n.parse().ok()))
         .or_else(|| iana_for_display_name(name).and_then(|n| n.parse().ok()))
+        .or_else(|| iana_for_city_list(name).and_then(|n| n.parse().ok()))
 }
 
 /// Resolves the TZIDs of one file, with that file's VTIMEZONEs. Each TZID is
