@@ -610,3 +610,84 @@ fn outlook_city_list_tzids_map_to_their_windows_zone() {
         parsed.warnings
     );
 }
+
+// ------------------------------------------- truncated VTIMEZONEs
+
+/// A VTIMEZONE in the shape iCalcreator writes (`createTimezone` over the
+/// span of the calendar's events): one observance per transition, no RRULE,
+/// so only 2023-10-29 … 2024-10-27 is described. `offsets` gives the
+/// (TZOFFSETFROM, TZOFFSETTO) of the three transitions.
+fn truncated_berlin(offsets: [(&str, &str); 3], events: &str) -> String {
+    let [(f1, t1), (f2, t2), (f3, t3)] = offsets;
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//kigkonsult.se//iCalcreator 2.41//\r\n\
+         BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n\
+         BEGIN:STANDARD\r\nDTSTART:20231029T030000\r\nTZOFFSETFROM:{f1}\r\nTZOFFSETTO:{t1}\r\nTZNAME:CET\r\nEND:STANDARD\r\n\
+         BEGIN:DAYLIGHT\r\nDTSTART:20240331T020000\r\nTZOFFSETFROM:{f2}\r\nTZOFFSETTO:{t2}\r\nTZNAME:CEST\r\nEND:DAYLIGHT\r\n\
+         BEGIN:STANDARD\r\nDTSTART:20241027T030000\r\nTZOFFSETFROM:{f3}\r\nTZOFFSETTO:{t3}\r\nTZNAME:CET\r\nEND:STANDARD\r\n\
+         END:VTIMEZONE\r\n{events}END:VCALENDAR\r\n"
+    )
+}
+
+fn berlin_event(uid: &str, local: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20240101T000000Z\r\n\
+         DTSTART;TZID=Europe/Berlin:{local}\r\nDURATION:PT1H\r\nSUMMARY:x\r\n{extra}END:VEVENT\r\n"
+    )
+}
+
+/// Past its last transition a truncated VTIMEZONE only repeats its last
+/// offset (+01:00): a July 2025 meeting at 10:00 Berlin is at 08:00 UTC
+/// (IANA: summer time), not 09:00. Inside the range it describes, it agrees
+/// with IANA and changes nothing.
+#[test]
+fn a_truncated_vtimezone_under_an_iana_name_uses_iana_outside_its_range() {
+    let real = [("+0200", "+0100"), ("+0100", "+0200"), ("+0200", "+0100")];
+    let events = [
+        berlin_event("in-range", "20240710T100000", ""),
+        berlin_event("after", "20250710T100000", ""),
+        berlin_event("weekly", "20250301T100000", "RRULE:FREQ=WEEKLY;COUNT=6\r\n"),
+    ]
+    .concat();
+    let parsed = read(truncated_berlin(real, &events), "2024-01-01", "2026-01-01");
+    assert_eq!(starts(&parsed, "in-range"), ["2024-07-10T08:00Z"]);
+    assert_eq!(starts(&parsed, "after"), ["2025-07-10T08:00Z"]);
+    // Across the 30 March 2025 change, which the file does not describe.
+    assert_eq!(
+        starts(&parsed, "weekly"),
+        [
+            "2025-03-01T09:00Z",
+            "2025-03-08T09:00Z",
+            "2025-03-15T09:00Z",
+            "2025-03-22T09:00Z",
+            "2025-03-29T09:00Z",
+            "2025-04-05T08:00Z"
+        ]
+    );
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}
+
+/// Where the file's definition does disagree with IANA inside its range,
+/// the file wins there (a warning says so), and IANA rules still apply
+/// outside the range.
+#[test]
+fn a_truncated_vtimezone_that_disagrees_inside_its_range_is_used_only_there() {
+    // Summer 2024 written as +03:00 instead of +02:00.
+    let odd = [("+0200", "+0100"), ("+0100", "+0300"), ("+0300", "+0100")];
+    let events = [
+        berlin_event("in-range", "20240710T100000", ""),
+        berlin_event("after", "20250710T100000", ""),
+    ]
+    .concat();
+    let parsed = read(truncated_berlin(odd, &events), "2024-01-01", "2026-01-01");
+    assert_eq!(starts(&parsed, "in-range"), ["2024-07-10T07:00Z"]);
+    assert_eq!(starts(&parsed, "after"), ["2025-07-10T08:00Z"]);
+    assert!(
+        parsed
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("IANA rules outside it")),
+        "{:?}",
+        parsed.warnings
+    );
+}
