@@ -79,11 +79,7 @@ fn main() -> anyhow::Result<()> {
             for path in files.iter().cycle().take(files.len() * repeat) {
                 let t = Instant::now();
                 let bytes = std::fs::read(path)?;
-                let input = IcsInput {
-                    name: path.display().to_string(),
-                    text: String::from_utf8_lossy(&bytes).into_owned(),
-                };
-                drop(bytes);
+                let input = IcsInput::new(path.display().to_string(), bytes);
                 read_s += t.elapsed().as_secs_f64();
                 let t = Instant::now();
                 let parsed = normalize(&[input], "bench", &opts);

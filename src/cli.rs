@@ -222,7 +222,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             return Ok(0);
         }
         Command::CheckConfig => {
-            let config = Config::load(&cli.config)?;
+            let config = Config::load_checked(&cli.config)?;
             let problems = crate::secrets::audit(&config);
             let text = std::fs::read_to_string(&cli.config).unwrap_or_default();
             let located = |p: &crate::secrets::SecretProblem| crate::config::ConfigError {

@@ -782,6 +782,15 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Which paths validation checks for existence. A calendar file may be
+/// missing for a while (a mount not up, an export not yet written): when
+/// running, that fails its source only; `check-config` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathChecks {
+    Skip,
+    CalendarFilesExist,
+}
+
 /// All problems found in one file, reported together.
 #[derive(Debug, Clone)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
@@ -822,8 +831,20 @@ impl Config {
         self.calendars.iter().find(|c| c.id == id)
     }
 
-    /// Reads, parses and validates a config file.
+    /// Reads, parses and validates a config file, for running: a calendar
+    /// file that does not exist (yet) is that source's failure at sync
+    /// time, not a reason to stop every source (`load_checked` reports it).
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Config::load_with(path, PathChecks::Skip)
+    }
+
+    /// `load` that also reports calendar paths that do not exist, as
+    /// `check-config` does.
+    pub fn load_checked(path: &Path) -> Result<Config, ConfigErrors> {
+        Config::load_with(path, PathChecks::CalendarFilesExist)
+    }
+
+    fn load_with(path: &Path, checks: PathChecks) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 file: path.to_path_buf(),
@@ -833,7 +854,7 @@ impl Config {
                 message: format!("cannot read the config file: {e}"),
             }])
         })?;
-        Config::parse(&text, path)
+        Config::parse_with(&text, path, checks)
     }
 
     /// Parses and validates config text; `path` names the file in errors and
@@ -843,6 +864,10 @@ impl Config {
     /// then the semantic checks of what could be read, minus the problems
     /// that only repeat a mistake already reported.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        Config::parse_with(text, path, PathChecks::Skip)
+    }
+
+    fn parse_with(text: &str, path: &Path, checks: PathChecks) -> Result<Config, ConfigErrors> {
         let error = |line, column, key, message| ConfigError {
             file: path.to_path_buf(),
             line,
@@ -899,7 +924,7 @@ impl Config {
                         .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
             })
         };
-        for (key, message) in config.validate() {
+        for (key, message) in config.validate(checks) {
             if !repeats(&key) {
                 errors.push(error(locator.line_of(&key), None, Some(key), message));
             }
@@ -914,7 +939,7 @@ impl Config {
 
     /// Semantic checks serde cannot express. Each problem is a key path
     /// (`calendar[1].manager`) and a message.
-    fn validate(&self) -> Vec<(String, String)> {
+    fn validate(&self, checks: PathChecks) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         if self.company.timezone.parse::<Tz>().is_err() {
             problems.push((
@@ -1034,10 +1059,15 @@ impl Config {
                         format!("calendar[{i}].path"),
                         "required for kind = \"ics_file\"".into(),
                     )),
-                    Some(p) if !self.resolve(p).exists() => problems.push((
-                        format!("calendar[{i}].path"),
-                        format!("`{}` does not exist", self.resolve(p).display()),
-                    )),
+                    Some(p)
+                        if checks == PathChecks::CalendarFilesExist
+                            && !self.resolve(p).exists() =>
+                    {
+                        problems.push((
+                            format!("calendar[{i}].path"),
+                            format!("`{}` does not exist", self.resolve(p).display()),
+                        ))
+                    }
                     _ => {}
                 },
                 CalendarKind::IcsUrl | CalendarKind::Caldav => {

@@ -216,10 +216,7 @@ fn ours(name: &str, text: &str, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) 
         // No cap in the way of the comparison: python has none.
         max_instances: 1_000_000,
     };
-    let input = IcsInput {
-        name: name.to_string(),
-        text: text.to_string(),
-    };
+    let input = IcsInput::new(name, text.to_string());
     normalize(&[input], "cal", &opts)
         .occurrences
         .into_iter()

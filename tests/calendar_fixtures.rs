@@ -80,10 +80,7 @@ fn opts(from: &str, to: &str) -> ExpandOptions {
 
 fn read_fixture(name: &str) -> IcsInput {
     let bytes = std::fs::read(format!("{FIXTURES}/{name}")).unwrap();
-    IcsInput {
-        name: name.to_string(),
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    IcsInput::new(name, bytes)
 }
 
 fn fixture(name: &str, from: &str, to: &str) -> ParsedCalendar {
@@ -91,14 +88,7 @@ fn fixture(name: &str, from: &str, to: &str) -> ParsedCalendar {
 }
 
 fn inline(text: &str, from: &str, to: &str) -> ParsedCalendar {
-    normalize(
-        &[IcsInput {
-            name: "inline.ics".into(),
-            text: text.into(),
-        }],
-        "cal",
-        &opts(from, to),
-    )
+    normalize(&[IcsInput::new("inline.ics", text)], "cal", &opts(from, to))
 }
 
 fn fmt(d: DateTime<Utc>) -> String {
@@ -1332,14 +1322,7 @@ DTSTART;TZID=W. Europe Standard Time:20240417T100000
 END:VEVENT");
     let mut o = opts("2024-04-01", "2024-05-01");
     o.default_tz = Tz::America__New_York;
-    let r = normalize(
-        &[IcsInput {
-            name: "win.ics".into(),
-            text,
-        }],
-        "cal",
-        &o,
-    );
+    let r = normalize(&[IcsInput::new("win.ics", text)], "cal", &o);
     let one = by_start(&r, "win-1", "2024-04-15T07:00Z");
     assert_eq!(one.tz.as_deref(), Some("Europe/Moscow"));
     let two = by_start(&r, "win-2", "2024-04-16T07:00Z");
@@ -1383,14 +1366,7 @@ DTEND:20240115T113000
 END:VEVENT");
     let mut o = opts("2024-01-01", "2024-02-01");
     o.default_tz = Tz::America__New_York;
-    let r = normalize(
-        &[IcsInput {
-            name: "f.ics".into(),
-            text: text.clone(),
-        }],
-        "cal",
-        &o,
-    );
+    let r = normalize(&[IcsInput::new("f.ics", text.clone())], "cal", &o);
     let occ = only(&r);
     assert_eq!(
         (fmt(occ.start), fmt(occ.end)),
@@ -1398,14 +1374,7 @@ END:VEVENT");
     );
     assert_eq!(occ.tz, None);
     o.default_tz = Tz::Europe__Moscow;
-    let r = normalize(
-        &[IcsInput {
-            name: "f.ics".into(),
-            text,
-        }],
-        "cal",
-        &o,
-    );
+    let r = normalize(&[IcsInput::new("f.ics", text)], "cal", &o);
     assert_eq!(fmt(only(&r).start), "2024-01-15T07:00Z");
 }
 
@@ -1428,14 +1397,7 @@ DTEND;VALUE=DATE:20240312
 END:VEVENT");
     let mut o = opts("2024-03-01", "2024-04-01");
     o.default_tz = Tz::Asia__Vladivostok;
-    let r = normalize(
-        &[IcsInput {
-            name: "d.ics".into(),
-            text,
-        }],
-        "cal",
-        &o,
-    );
+    let r = normalize(&[IcsInput::new("d.ics", text)], "cal", &o);
     let spans: Vec<(String, String, String)> = r
         .occurrences
         .iter()
@@ -1544,15 +1506,11 @@ END:VEVENT");
 fn a_malformed_event_is_skipped_with_file_line_and_uid() {
     let text = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:good\nDTSTART:20240110T090000Z\nEND:VEVENT\nBEGIN:VEVENT\nUID:bad\nDTSTART:2024-13-45T25:00\nEND:VEVENT\nBEGIN:VEVENT\nUID:rejected\nDTSTART:20240110T090000Z\nRRULE:FREQ=WEEKLY;BYMONTHDAY=1\nEND:VEVENT\nEND:VCALENDAR\n";
     let r = normalize(
-        &[IcsInput {
-            name: "calendars/ivanov.ics".into(),
-            text: text.into(),
-        }],
+        &[IcsInput::new("calendars/ivanov.ics", text)],
         "cal",
         &opts("2024-01-01", "2024-02-01"),
     );
     assert_eq!(starts(&r, "good"), ["2024-01-10T09:00Z"]);
-    assert_eq!(r.occurrences.len(), 1);
     let bad = r
         .warnings
         .iter()
@@ -1563,14 +1521,27 @@ fn a_malformed_event_is_skipped_with_file_line_and_uid() {
         ("calendars/ivanov.ics", Some(7), true)
     );
     assert!(bad.message.contains("DTSTART on line 9"), "{}", bad.message);
-    // A rule the rrule crate rejects (BYMONTHDAY with WEEKLY) skips the event.
+    // A rule part the rrule crate rejects (BYMONTHDAY with WEEKLY, which
+    // RFC 5545 §3.3.10 forbids) is dropped with a warning; the event and
+    // the rest of its rule stay (issue 11).
+    assert_eq!(
+        starts(&r, "rejected"),
+        [
+            "2024-01-10T09:00Z",
+            "2024-01-17T09:00Z",
+            "2024-01-24T09:00Z",
+            "2024-01-31T09:00Z"
+        ]
+    );
     let rejected = r
         .warnings
         .iter()
         .find(|w| w.uid.as_deref() == Some("rejected"))
         .unwrap();
     assert!(
-        rejected.skipped && rejected.message.contains("RRULE on line 14"),
+        !rejected.skipped
+            && rejected.message.contains("RRULE on line 14")
+            && rejected.message.contains("BYMONTHDAY=1"),
         "{rejected:?}"
     );
 }
@@ -1593,14 +1564,8 @@ DTEND:20240102T150000Z
 SUMMARY:moved
 END:VEVENT");
     let files = [
-        IcsInput {
-            name: "b.ics".into(),
-            text: override_,
-        },
-        IcsInput {
-            name: "a.ics".into(),
-            text: master,
-        },
+        IcsInput::new("b.ics", override_),
+        IcsInput::new("a.ics", master),
     ];
     let r = normalize(&files, "cal", &opts("2024-01-01", "2024-02-01"));
     assert_eq!(
@@ -1630,14 +1595,8 @@ RRULE:FREQ=DAILY;COUNT=2
 END:VEVENT");
     let cancel = "BEGIN:VCALENDAR\nMETHOD:CANCEL\nBEGIN:VEVENT\nUID:c1\nSEQUENCE:2\nRECURRENCE-ID;TZID=Europe/Moscow:20240102T120000\nSTATUS:CANCELLED\nEND:VEVENT\nEND:VCALENDAR\n";
     let files = [
-        IcsInput {
-            name: "a.ics".into(),
-            text: series,
-        },
-        IcsInput {
-            name: "cancel.ics".into(),
-            text: cancel.into(),
-        },
+        IcsInput::new("a.ics", series),
+        IcsInput::new("cancel.ics", cancel),
     ];
     let r = normalize(&files, "cal", &opts("2024-01-01", "2024-02-01"));
     let status = |uid: &str| {
@@ -1913,14 +1872,8 @@ BEGIN:VEVENT
 UID:x
 DTSTART;TZID=Nowhere:20240110T090000
 END:VEVENT");
-    let fa = IcsInput {
-        name: "a.ics".into(),
-        text: a,
-    };
-    let fb = IcsInput {
-        name: "b.ics".into(),
-        text: b,
-    };
+    let fa = IcsInput::new("a.ics", a);
+    let fb = IcsInput::new("b.ics", b);
     let o = opts("2024-01-01", "2024-02-01");
     let ab = normalize(&[fa.clone(), fb.clone()], "cal", &o);
     let ba = normalize(&[fb, fa], "cal", &o);

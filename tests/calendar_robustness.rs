@@ -98,7 +98,7 @@ proptest! {
         let all = fixtures();
         let text = apply(&all[which % all.len()], &edits);
         let started = std::time::Instant::now();
-        let r = normalize(&[IcsInput { name: "mangled.ics".into(), text }], "cal", &opts());
+        let r = normalize(&[IcsInput::new("mangled.ics", text)], "cal", &opts());
         prop_assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
         for o in &r.occurrences {
             prop_assert!(o.end >= o.start);
@@ -107,6 +107,6 @@ proptest! {
 
     #[test]
     fn random_text_never_panics(text in "\\PC{0,400}") {
-        let _ = normalize(&[IcsInput { name: "random.ics".into(), text }], "cal", &opts());
+        let _ = normalize(&[IcsInput::new("random.ics", text)], "cal", &opts());
     }
 }

@@ -14,10 +14,7 @@ fuzz_target!(|data: &[u8]| {
         default_tz: chrono_tz::Tz::Europe__Moscow,
         max_instances: 10_000,
     };
-    let input = IcsInput {
-        name: "fuzz.ics".to_string(),
-        text: String::from_utf8_lossy(data).into_owned(),
-    };
+    let input = IcsInput::new("fuzz.ics", data);
     let parsed = normalize(&[input], "fuzz", &opts);
     for o in &parsed.occurrences {
         assert!(o.end >= o.start, "occurrence ends before it starts: {o:?}");

@@ -67,13 +67,16 @@ impl Component {
 pub struct LexIssue {
     pub line: usize,
     pub message: String,
+    /// True when the line was still read (with a repair the message names);
+    /// false when it was skipped.
+    pub kept: bool,
 }
 
 /// Reads a whole file (tests; the reader streams). Returns the top-level components (usually one or
 /// more VCALENDARs; a bare VEVENT is accepted too) and the lines skipped.
 #[cfg(test)]
 pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
-    stream_components(text, |component, _| Some(component))
+    stream_components(text.as_bytes(), |component, _| Some(component))
 }
 
 /// `parse_components` that hands every component to `take` as it closes,
@@ -81,8 +84,12 @@ pub fn parse_components(text: &str) -> (Vec<Component>, Vec<LexIssue>) {
 /// attached to its parent as usual (`Some`) or keeps it (`None`), so a
 /// reader can handle a file of a million events one event at a time
 /// instead of holding the whole tree.
+///
+/// Takes the file's bytes, not text: lines are unfolded first and decoded
+/// as UTF-8 after, because producers fold at 75 octets and may split a
+/// multi-byte character across the fold (RFC 5545 §3.1).
 pub fn stream_components(
-    text: &str,
+    data: &[u8],
     mut take: impl FnMut(Component, &[Component]) -> Option<Component>,
 ) -> (Vec<Component>, Vec<LexIssue>) {
     let mut issues = Vec::new();
@@ -98,14 +105,26 @@ pub fn stream_components(
         }
     };
 
-    for (line_no, logical) in Unfold::new(text) {
+    for (line_no, raw) in Unfold::new(data) {
         last_line = line_no;
+        let logical = match String::from_utf8(raw) {
+            Ok(text) => text,
+            Err(e) => {
+                issues.push(LexIssue {
+                    line: line_no,
+                    message: "not valid UTF-8; unreadable bytes replaced".into(),
+                    kept: true,
+                });
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
         let content = match parse_content_line(&logical, line_no) {
             Ok(content) => content,
             Err(message) => {
                 issues.push(LexIssue {
                     line: line_no,
                     message,
+                    kept: false,
                 });
                 continue;
             }
@@ -150,6 +169,7 @@ pub fn stream_components(
                     issues.push(LexIssue {
                         line: line_no,
                         message: format!("END:{name} without BEGIN"),
+                        kept: false,
                     });
                 }
             }
@@ -158,6 +178,7 @@ pub fn stream_components(
                 None => issues.push(LexIssue {
                     line: line_no,
                     message: format!("property {} outside any component", content.name),
+                    kept: false,
                 }),
             },
         }
@@ -201,6 +222,7 @@ fn close_from(
                     "{} opened on line {} was never closed",
                     done.name, done.line
                 ),
+                kept: false,
             });
         }
         attach(stack, roots, done);
@@ -212,43 +234,53 @@ fn close_from(
 /// continues the previous one (RFC 5545 §3.1); blank lines are dropped.
 #[cfg(test)]
 pub fn unfold(text: &str) -> Vec<(usize, String)> {
-    Unfold::new(text).collect()
+    Unfold::new(text.as_bytes())
+        .map(|(line, raw)| (line, String::from_utf8_lossy(&raw).into_owned()))
+        .collect()
 }
 
-/// `unfold` one logical line at a time.
+/// Physical lines of a file, split at its line separator.
+type PhysicalLines<'a> = std::iter::Enumerate<std::slice::Split<'a, u8, fn(&u8) -> bool>>;
+
+/// `unfold` one logical line at a time, on bytes: a fold may fall inside a
+/// multi-byte character, so decoding waits until the line is whole.
 struct Unfold<'a> {
-    physical: std::iter::Enumerate<std::str::Split<'a, char>>,
+    physical: PhysicalLines<'a>,
     /// The logical line being built, waiting for its continuations.
-    pending: Option<(usize, String)>,
+    pending: Option<(usize, Vec<u8>)>,
 }
 
 impl<'a> Unfold<'a> {
-    fn new(text: &'a str) -> Unfold<'a> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let separator = if text.contains('\n') { '\n' } else { '\r' };
+    fn new(data: &'a [u8]) -> Unfold<'a> {
+        let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+        let split: fn(&u8) -> bool = if data.contains(&b'\n') {
+            |b| *b == b'\n'
+        } else {
+            |b| *b == b'\r'
+        };
         Unfold {
-            physical: text.split(separator).enumerate(),
+            physical: data.split(split).enumerate(),
             pending: None,
         }
     }
 }
 
 impl Iterator for Unfold<'_> {
-    type Item = (usize, String);
+    type Item = (usize, Vec<u8>);
 
-    fn next(&mut self) -> Option<(usize, String)> {
+    fn next(&mut self) -> Option<(usize, Vec<u8>)> {
         for (index, raw) in self.physical.by_ref() {
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
-            if let Some(rest) = line.strip_prefix([' ', '\t']) {
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if let Some((b' ' | b'\t', rest)) = line.split_first() {
                 if let Some(pending) = &mut self.pending {
-                    pending.1.push_str(rest);
+                    pending.1.extend_from_slice(rest);
                     continue;
                 }
             }
-            if line.trim().is_empty() {
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let started = (index + 1, line.to_string());
+            let started = (index + 1, line.to_vec());
             if let Some(done) = self.pending.replace(started) {
                 return Some(done);
             }

@@ -43,11 +43,22 @@ pub struct ExpandOptions {
     pub max_instances: usize,
 }
 
-/// One input file: a name for messages (usually its path) and its text.
+/// One input file: a name for messages (usually its path) and its bytes.
+/// Bytes, not text: lines are unfolded before they are decoded as UTF-8, as
+/// a fold may split a multi-byte character (see `lexer`).
 #[derive(Debug, Clone)]
 pub struct IcsInput {
     pub name: String,
-    pub text: String,
+    pub data: Vec<u8>,
+}
+
+impl IcsInput {
+    pub fn new(name: impl Into<String>, data: impl Into<Vec<u8>>) -> IcsInput {
+        IcsInput {
+            name: name.into(),
+            data: data.into(),
+        }
+    }
 }
 
 /// Something that could not be read, or was read with a guess.
@@ -66,6 +77,11 @@ pub struct ParsedCalendar {
     /// Sorted by (uid, recurrence_id), then start.
     pub occurrences: Vec<Occurrence>,
     pub warnings: Vec<ParseWarning>,
+    /// Files that are not a whole calendar: empty (no component at all) or
+    /// cut off (a top-level component such as the VCALENDAR never closed).
+    /// Also in `warnings`; a source that reads whole files (`ics_file`)
+    /// treats these as a failed read, as a file being rewritten looks so.
+    pub incomplete: Vec<ParseWarning>,
 }
 
 /// Parses every file of one calendar and expands its events. Overrides
@@ -79,8 +95,15 @@ pub fn normalize<F: std::borrow::Borrow<IcsInput>>(
 ) -> ParsedCalendar {
     let mut warnings = Vec::new();
     let mut events = Vec::new();
+    let mut incomplete = Vec::new();
     for file in files {
-        read_file(file.borrow(), opts, &mut events, &mut warnings);
+        read_file(
+            file.borrow(),
+            opts,
+            &mut events,
+            &mut warnings,
+            &mut incomplete,
+        );
     }
 
     // Series are processed in UID order, so warnings come out in the same
@@ -117,6 +140,7 @@ pub fn normalize<F: std::borrow::Borrow<IcsInput>>(
     ParsedCalendar {
         occurrences,
         warnings,
+        incomplete,
     }
 }
 
@@ -138,6 +162,7 @@ fn read_file(
     opts: &ExpandOptions,
     events: &mut Vec<EventData>,
     warnings: &mut Vec<ParseWarning>,
+    incomplete: &mut Vec<ParseWarning>,
 ) {
     // Pass 1. A VEVENT or VTIMEZONE is ours when no VEVENT or VTIMEZONE
     // holds it (their own parts, VALARM or STANDARD, stay attached); the
@@ -145,9 +170,13 @@ fn read_file(
     let mut vtimezones: Vec<Component> = Vec::new();
     let mut methods: HashMap<usize, Option<String>> = HashMap::new();
     let mut top_level = 0;
-    let (_, issues) = lexer::stream_components(&file.text, |c, ancestors| {
+    let mut cut_off: Option<(usize, String)> = None;
+    let (_, issues) = lexer::stream_components(&file.data, |c, ancestors| {
         if ancestors.is_empty() {
             top_level += 1;
+            if !c.closed && cut_off.is_none() {
+                cut_off = Some((c.line, c.name.clone()));
+            }
         }
         if !is_ours(ancestors) {
             return Some(c);
@@ -190,7 +219,7 @@ fn read_file(
     let mut event_warnings = Vec::new();
     // The UID of the event each unreadable line sat in (the first one).
     let mut issue_uids: Vec<Option<String>> = vec![None; issues.len()];
-    lexer::stream_components(&file.text, |c, ancestors| {
+    lexer::stream_components(&file.data, |c, ancestors| {
         if !is_ours(ancestors) {
             return Some(c);
         }
@@ -236,21 +265,33 @@ fn read_file(
     });
 
     for (issue, uid) in issues.into_iter().zip(issue_uids) {
-        warnings.push(warning(
-            issue.line,
-            uid,
-            format!("line skipped: {}", issue.message),
-            false,
-        ));
+        let message = if issue.kept {
+            issue.message
+        } else {
+            format!("line skipped: {}", issue.message)
+        };
+        warnings.push(warning(issue.line, uid, message, false));
     }
     if top_level == 0 {
-        warnings.push(ParseWarning {
+        let empty = ParseWarning {
             file: file.name.clone(),
             line: None,
             uid: None,
             message: "no calendar data found".into(),
             skipped: false,
-        });
+        };
+        incomplete.push(empty.clone());
+        warnings.push(empty);
+    }
+    if let Some((line, name)) = cut_off {
+        let cut = warning(
+            line,
+            None,
+            format!("cut off: {name} opened on line {line} has no END:{name}"),
+            false,
+        );
+        incomplete.push(cut.clone());
+        warnings.push(cut);
     }
     for (line, message) in zone_notes {
         warnings.push(warning(line, None, message, false));
@@ -330,6 +371,30 @@ fn merge_series(
                 overrides.insert(key, e);
             }
         }
+    }
+    // A newer revision wins (RFC 5545 §3.8.7.4): an override older than
+    // its master (lower SEQUENCE) is for an instance the master may since
+    // have removed — by an EXDATE, an earlier UNTIL or COUNT, a new rule.
+    // If the master no longer has that instance, the override is gone too.
+    if let Some(m) = master {
+        overrides.retain(|key, ov| {
+            if ov.sequence >= m.sequence || master_has_instance(m, *key, opts) {
+                return true;
+            }
+            warn(
+                ov,
+                ov.line,
+                format!(
+                    "override of the instance at {} (SEQUENCE {}) ignored: the newer master \
+                     (SEQUENCE {}) no longer has that instance",
+                    key.format("%Y-%m-%dT%H:%M:%SZ"),
+                    ov.sequence,
+                    m.sequence
+                ),
+                false,
+            );
+            false
+        });
     }
     let cancelled_keys: HashSet<DateTime<Utc>> = cancel_msgs
         .iter()
@@ -496,6 +561,30 @@ fn merge_series(
     }
 }
 
+/// Whether the master's own recurrence set (RRULE, RDATE, EXDATE, with
+/// COUNT and UNTIL) has an instance at `key`, whatever the window. When
+/// that cannot be told (expansion gave up), it is taken to have it.
+fn master_has_instance(master: &EventData, key: DateTime<Utc>, opts: &ExpandOptions) -> bool {
+    let around_key = ExpandOptions {
+        window_start: key,
+        window_end: key + chrono::Duration::seconds(1),
+        default_tz: opts.default_tz,
+        max_instances: 16,
+    };
+    let expanded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(master, &around_key)));
+    match expanded {
+        Ok(Ok(expansion)) => {
+            expansion.instances.iter().any(|i| i.key == key)
+                || expansion
+                    .notes
+                    .iter()
+                    .any(|(_, note)| note.contains("expansion stopped"))
+        }
+        _ => true,
+    }
+}
+
 fn zone_label(t: &Time) -> Option<String> {
     match t {
         Time::Date(_) => None,
@@ -546,10 +635,7 @@ mod tests {
             default_tz: Tz::Europe__Moscow,
             max_instances: 100,
         };
-        let input = IcsInput {
-            name: "x.ics".into(),
-            text: text.into(),
-        };
+        let input = IcsInput::new("x.ics", text);
         normalize(&[input], "cal", &options)
     }
 

@@ -167,8 +167,9 @@ pub fn in_window(start: DateTime<Utc>, end: DateTime<Utc>, opts: &ExpandOptions)
     end > opts.window_start
 }
 
-/// Expands a master event. `Err` means the rule was rejected and the event
-/// must be skipped.
+/// Expands a master event. A rule that cannot be read is reported in the
+/// notes, never an error: DTSTART is always an instance. `Err` only when
+/// the event has no DTSTART.
 pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, String> {
     let start = event.start.as_ref().ok_or("no DTSTART")?;
     let frame = Frame::of(start);
@@ -195,14 +196,42 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
         );
     }
 
+    // A rule that cannot be read does not lose the event: DTSTART stays
+    // its first instance (above), and what of the rule is readable is used.
     for (rule_text, line) in &event.rrules {
-        let rule = parse_rule(rule_text, &frame)
-            .map_err(|e| format!("RRULE on line {line} rejected: {e}"))?;
+        let rule = match parse_rule(rule_text, &frame) {
+            Ok(rule) => rule,
+            Err(e) => {
+                out.notes.push((
+                    *line,
+                    format!(
+                        "RRULE on line {line} ignored ({e}): DTSTART is the only instance it gives"
+                    ),
+                ));
+                continue;
+            }
+        };
+        for part in &rule.dropped {
+            out.notes.push((
+                *line,
+                format!("RRULE on line {line}: part {part} ignored; the rest of the rule is used"),
+            ));
+        }
         // Enough to fill the cap even after EXDATEs remove some; the cap
         // itself is applied once everything is merged, below.
         let budget = opts.max_instances.saturating_add(event.exdates.len() + 1);
-        let outcome = run_rule(&rule, base_local, &frame, length, opts, budget)
-            .map_err(|e| format!("RRULE on line {line} rejected: {e}"))?;
+        let outcome = match run_rule(&rule, base_local, &frame, length, opts, budget) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                out.notes.push((
+                    *line,
+                    format!(
+                        "RRULE on line {line} ignored ({e}): DTSTART is the only instance it gives"
+                    ),
+                ));
+                continue;
+            }
+        };
         for inst in outcome.instances {
             found.entry(inst.key).or_insert(inst);
         }
@@ -308,60 +337,92 @@ struct PreparedRule {
     until_local: Option<NaiveDateTime>,
     freq: String,
     interval: i64,
+    /// COUNT when we count ourselves (timed series: instances at a local
+    /// time that does not exist are not counted, see `run_rule`); an
+    /// all-day series leaves COUNT to the crate.
+    count: Option<u32>,
     has_count: bool,
+    /// Parts that could not be read and were dropped, each with why.
+    dropped: Vec<String>,
 }
 
+const FREQUENCIES: [&str; 7] = [
+    "SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY",
+];
+
+/// Reads an RRULE value. Only a rule without a usable FREQ is an error (the
+/// series is then DTSTART alone); any other part that cannot be read —
+/// `COUNT=-1`, a bad UNTIL, a BYxxx value out of range or not allowed with
+/// this FREQ, a part without "=" — is dropped and named in `dropped`, and
+/// the rest of the rule is used.
 fn parse_rule(text: &str, frame: &Frame) -> Result<PreparedRule, String> {
-    let mut kept = Vec::new();
-    let mut until = None;
-    let mut freq = String::new();
-    let mut interval = 1;
-    let mut has_count = false;
+    let mut dropped = Vec::new();
     // A part given twice keeps its last value (as python-dateutil does);
     // the `rrule` crate would reject the whole rule.
     let mut parts: Vec<(String, String)> = Vec::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = part
-            .split_once('=')
-            .ok_or_else(|| format!("malformed part {part:?}"))?;
+        let Some((key, value)) = part.split_once('=') else {
+            dropped.push(format!("{part:?} (not NAME=VALUE)"));
+            continue;
+        };
         let key = key.trim().to_ascii_uppercase();
         parts.retain(|(k, _)| *k != key);
         parts.push((key, value.trim().to_string()));
     }
+    let freq = match parts.iter().find(|(k, _)| k == "FREQ") {
+        Some((_, f)) if FREQUENCIES.contains(&f.to_ascii_uppercase().as_str()) => {
+            f.to_ascii_uppercase()
+        }
+        Some((_, f)) => return Err(format!("unknown FREQ {f:?}")),
+        None if text.trim().is_empty() => return Err("empty rule".into()),
+        None => return Err("no FREQ".into()),
+    };
+
+    let mut kept = vec![format!("FREQ={freq}")];
+    let mut until = None;
+    let mut interval = 1;
+    let mut count = None;
     for (key, value) in &parts {
+        let shown = format!("{key}={value}");
         match key.as_str() {
-            "UNTIL" => until = Some(parse_time(value, None, None)?),
-            "FREQ" => {
-                freq = value.to_ascii_uppercase();
-                kept.push(format!("FREQ={freq}"));
-            }
-            "INTERVAL" => {
-                interval = value
-                    .parse::<i64>()
-                    .map_err(|_| format!("bad INTERVAL {value:?}"))?
-                    .max(1);
-                kept.push(format!("INTERVAL={interval}"));
-            }
-            "COUNT" => {
-                has_count = true;
-                kept.push(format!("COUNT={value}"));
-            }
+            "FREQ" => {}
+            "UNTIL" => match parse_time(value, None, None) {
+                Ok(t) => until = Some(t),
+                Err(e) => dropped.push(format!("{shown:?} ({e})")),
+            },
+            "INTERVAL" => match value.parse::<i64>() {
+                Ok(n) if n >= 1 => {
+                    interval = n;
+                    kept.push(format!("INTERVAL={n}"));
+                }
+                _ => dropped.push(format!("{shown:?} (not a positive number)")),
+            },
+            "COUNT" => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => count = Some(n),
+                _ => dropped.push(format!("{shown:?} (not a positive number)")),
+            },
             "WKST" | "BYSETPOS" | "BYMONTH" | "BYMONTHDAY" | "BYYEARDAY" | "BYWEEKNO" | "BYDAY"
             | "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
-                kept.push(format!("{key}={}", value.to_ascii_uppercase()))
+                let part = format!("{key}={}", value.to_ascii_uppercase());
+                // RFC 5545 recurrence parts are ASCII. The `rrule` crate
+                // slices BYDAY values by bytes and panics inside a
+                // multi-byte character (found by `cargo fuzz`).
+                if !part.is_ascii() {
+                    dropped.push(format!("{shown:?} (non-ASCII characters)"));
+                } else if let Err(e) = check_part(&freq, &part) {
+                    dropped.push(format!("{shown:?} ({e})"));
+                } else {
+                    kept.push(part);
+                }
             }
             // X- parts and anything unknown carry no meaning for expansion.
             _ => {}
         }
     }
-    if freq.is_empty() {
-        return Err("no FREQ".into());
-    }
-    // RFC 5545 recurrence parts are ASCII. The `rrule` crate slices BYDAY
-    // values by bytes and panics inside a multi-byte character (found by
-    // `cargo fuzz`), so anything else is refused here, as a bad rule.
-    if let Some(part) = kept.iter().find(|p| !p.is_ascii()) {
-        return Err(format!("non-ASCII characters in {part:?}"));
+    // A timed series counts its own instances (see `run_rule`).
+    let crate_counts = matches!(frame, Frame::AllDay);
+    if let (true, Some(n)) = (crate_counts, count) {
+        kept.push(format!("COUNT={n}"));
     }
     let rule: RRule<Unvalidated> = kept
         .join(";")
@@ -380,8 +441,23 @@ fn parse_rule(text: &str, frame: &Frame) -> Result<PreparedRule, String> {
         until_local,
         freq,
         interval,
-        has_count,
+        count: if crate_counts { None } else { count },
+        has_count: count.is_some(),
+        dropped,
     })
+}
+
+/// Whether the `rrule` crate accepts one BYxxx (or WKST) part with this
+/// FREQ: it rejects whole rules, and we drop only the part it objects to.
+fn check_part(freq: &str, part: &str) -> Result<(), String> {
+    let rule: RRule<Unvalidated> = format!("FREQ={freq};{part}")
+        .parse()
+        .map_err(|e: rrule::RRuleError| e.to_string())?;
+    let anchor = NaiveDateTime::parse_from_str("2000-01-03 00:00", "%Y-%m-%d %H:%M")
+        .expect("a valid anchor");
+    rule.build(fake_utc(anchor))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 struct RuleOutcome {
@@ -464,6 +540,15 @@ fn run_rule(
 
     let mut before_window = 0usize;
     let mut produced_any = false;
+    // RFC 5545 §3.3.10: instances at a local time that does not exist
+    // "MUST be ignored and MUST NOT be counted". A time in a DST gap reads
+    // with the offset before the gap (§3.3.5), so such an instance lands on
+    // the instant of a later one (hourly 02:00 → 03:00 on the spring day):
+    // an instant already produced is that twin, and is neither emitted again
+    // nor counted. One in a gap that lands on no other instance (daily at
+    // 02:30) is kept at the shifted time, as calendar applications show it.
+    let mut counted: u32 = 0;
+    let mut recent: std::collections::BTreeSet<DateTime<Utc>> = Default::default();
     for dt in &set {
         produced_any = true;
         let mut local = dt.naive_utc();
@@ -472,10 +557,23 @@ fn run_rule(
             // instances are still whole days; same-day repeats merge.
             local = local.date().and_time(chrono::NaiveTime::MIN);
         }
+        let s = frame.to_utc(local);
+        if matches!(frame, Frame::Zoned(_)) {
+            if !recent.insert(s) {
+                continue;
+            }
+            // Gaps are hours long (a day at most: Samoa, 2011); keep two days.
+            if recent.len() > 64 {
+                recent = recent.split_off(&(s - Duration::days(2)));
+            }
+        }
+        counted = counted.saturating_add(1);
+        if prepared.count.is_some_and(|limit| counted > limit) {
+            break;
+        }
         if local > high {
             break;
         }
-        let s = frame.to_utc(local);
         let e = s + length;
         if !in_window(s, e, opts) {
             if s < opts.window_start {
@@ -588,20 +686,58 @@ mod tests {
 
     /// Found by `cargo fuzz` (fuzz/artifacts/ics_normalize/crash-f1f76d6c…):
     /// a non-ASCII character in BYDAY made the `rrule` crate panic while
-    /// slicing the weekday name.
+    /// slicing the weekday name. The part is dropped (never handed to the
+    /// crate); the rest of the rule stays usable.
     #[test]
-    fn fuzz_crash_f1f76d6c_non_ascii_byday_is_a_bad_rule_not_a_panic() {
+    fn fuzz_crash_f1f76d6c_non_ascii_byday_is_a_bad_part_not_a_panic() {
         let frame = Frame::Zoned(Zone::utc());
         for rule in [
             "FREQ=WEEKLY;BYDAY=MO,TU,S\u{fffd}A",
             "FREQ=WEEKLY;BYDAY=\u{e9}\u{e9}",
             "FREQ=MONTHLY;BYDAY=1\u{fffd}",
         ] {
-            let err = parse_rule(rule, &frame).err().expect(rule);
-            assert!(err.contains("non-ASCII"), "{rule}: {err}");
+            let prepared = parse_rule(rule, &frame).expect(rule);
+            assert_eq!(prepared.dropped.len(), 1, "{rule}");
+            assert!(prepared.dropped[0].contains("non-ASCII"), "{rule}");
         }
         // Non-ASCII in parts we do not use is harmless.
-        assert!(parse_rule("FREQ=DAILY;X-NAME=\u{e9}t\u{e9}", &frame).is_ok());
+        assert!(parse_rule("FREQ=DAILY;X-NAME=\u{e9}t\u{e9}", &frame)
+            .unwrap()
+            .dropped
+            .is_empty());
+    }
+
+    /// RFC 5545 §3.3.10: COUNT and INTERVAL are positive integers, BYxxx
+    /// values have ranges, and BYMONTHDAY "MUST NOT be specified when the
+    /// FREQ rule part is set to WEEKLY". Each bad part is dropped alone.
+    #[test]
+    fn a_bad_part_is_dropped_and_the_rest_of_the_rule_kept() {
+        let frame = Frame::Zoned(Zone::utc());
+        for (rule, bad) in [
+            ("FREQ=DAILY;COUNT=-1;BYHOUR=9", "COUNT=-1"),
+            ("FREQ=DAILY;COUNT=0", "COUNT=0"),
+            ("FREQ=WEEKLY;INTERVAL=x;BYDAY=MO", "INTERVAL=x"),
+            ("FREQ=WEEKLY;BYMONTHDAY=1;BYDAY=MO", "BYMONTHDAY=1"),
+            ("FREQ=MONTHLY;BYMONTHDAY=40", "BYMONTHDAY=40"),
+            ("FREQ=DAILY;UNTIL=tomorrow", "UNTIL=tomorrow"),
+            ("FREQ=DAILY;garbage", "garbage"),
+        ] {
+            let prepared = parse_rule(rule, &frame).expect(rule);
+            assert_eq!(prepared.dropped.len(), 1, "{rule}: {:?}", prepared.dropped);
+            assert!(
+                prepared.dropped[0].contains(bad),
+                "{rule}: {:?}",
+                prepared.dropped
+            );
+        }
+        for (rule, why) in [
+            ("", "empty"),
+            ("COUNT=3", "no FREQ"),
+            ("FREQ=SOMETIMES", "unknown FREQ"),
+        ] {
+            let err = parse_rule(rule, &frame).err().expect(rule);
+            assert!(err.contains(why), "{rule}: {err}");
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ use chrono_tz::Tz;
 
 use super::lexer::Component;
 use super::values::{parse_time, parse_utc_offset, RawTime};
-use super::windows_zones::{iana_for_display_name, iana_for_windows_id, split_display_name};
+use super::windows_zones::{
+    iana_for_city_list, iana_for_display_name, iana_for_windows_id, split_display_name,
+};
 
 /// A resolved zone, shared by every time that names it.
 #[derive(Debug)]
@@ -135,6 +137,10 @@ fn is_utc_name(name: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct CustomZone {
     observances: Vec<Observance>,
+    /// For a definition that stops (only a year or two of transitions, as
+    /// iCalcreator writes them) under a known zone's name: that zone, used
+    /// outside the wall-clock range the definition describes.
+    beyond: Option<(Tz, NaiveDateTime, NaiveDateTime)>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,11 +194,53 @@ impl CustomZone {
             return Err("VTIMEZONE has no usable STANDARD or DAYLIGHT block".into());
         }
         observances.sort_by_key(|o| o.start);
-        Ok((CustomZone { observances }, notes))
+        let zone = CustomZone {
+            observances,
+            beyond: None,
+        };
+        Ok((zone, notes))
+    }
+
+    /// The wall-clock range whose offsets the definition gives: from its
+    /// first onset to its last one, or `None` as the end when a rule goes
+    /// on without UNTIL or COUNT. After its last onset a definition only
+    /// repeats the last offset, which says nothing about later years.
+    fn described_range(&self) -> (NaiveDateTime, Option<NaiveDateTime>) {
+        let first = self.observances[0].start;
+        let mut last = first;
+        for obs in &self.observances {
+            last = last.max(obs.start);
+            for r in &obs.rdates {
+                last = last.max(*r);
+            }
+            if let Some(rule) = &obs.rule {
+                let end = match (rule.until, rule.last_year) {
+                    (None, None) => return (first, None),
+                    (Some(until), _) => until,
+                    (None, Some(year)) => rule
+                        .onsets_in_year(year, obs.start)
+                        .into_iter()
+                        .max()
+                        .unwrap_or(obs.start),
+                };
+                last = last.max(end);
+            }
+        }
+        (first, Some(last))
+    }
+
+    /// The known zone that answers outside the described range, if any.
+    fn beyond_at(&self, wall: NaiveDateTime) -> Option<Tz> {
+        let (tz, from, to) = self.beyond?;
+        (wall < from || wall > to).then_some(tz)
     }
 
     /// Offset in effect at a local wall-clock time.
     fn offset_for_local(&self, local: NaiveDateTime) -> i32 {
+        if let Some(tz) = self.beyond_at(local) {
+            let iana = Zone::iana(tz);
+            return iana.offset_at(iana.to_utc(local));
+        }
         let mut best: Option<(NaiveDateTime, &Observance)> = None;
         for obs in &self.observances {
             if let Some(onset) = obs.last_onset_at_or_before(local) {
@@ -217,6 +265,16 @@ impl CustomZone {
 
     /// Offset in effect at a UTC instant.
     fn offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
+        if self.beyond.is_some() {
+            if let Some(tz) = self.beyond_at(shift(utc, self.own_offset_at_utc(utc))) {
+                return tz.offset_from_utc_datetime(&utc).fix().local_minus_utc();
+            }
+        }
+        self.own_offset_at_utc(utc)
+    }
+
+    /// Offset at a UTC instant by the definition alone.
+    fn own_offset_at_utc(&self, utc: NaiveDateTime) -> i32 {
         let mut best: Option<(NaiveDateTime, i32)> = None;
         for obs in &self.observances {
             // An onset written in `from` wall time happens at onset - from UTC.
@@ -553,11 +611,12 @@ pub fn lookup_iana(name: &str) -> Option<Tz> {
 }
 
 /// Name → IANA zone by every route except VTIMEZONE: IANA, Windows ID,
-/// Outlook display name.
+/// Outlook display name, Outlook city list without the offset prefix.
 pub fn known_zone(name: &str) -> Option<Tz> {
     lookup_iana(name)
         .or_else(|| iana_for_windows_id(name).and_then(|n| n.parse().ok()))
         .or_else(|| iana_for_display_name(name).and_then(|n| n.parse().ok()))
+        .or_else(|| iana_for_city_list(name).and_then(|n| n.parse().ok()))
 }
 
 /// Resolves the TZIDs of one file, with that file's VTIMEZONEs. Each TZID is
@@ -630,15 +689,30 @@ impl ZoneResolver {
         match (known, custom) {
             (Some(tz), Some(custom)) => {
                 if self.agrees(custom, tz, sample) {
-                    (Zone::iana(tz), None)
-                } else {
-                    let zone = Arc::new(Zone {
-                        kind: ZoneKind::Custom(custom.clone()),
-                        label: Some(key.to_string()),
-                    });
-                    let msg = format!("VTIMEZONE {key:?} disagrees with the IANA zone {}; using the file's definition", tz.name());
-                    (zone, Some(msg))
+                    return (Zone::iana(tz), None);
                 }
+                let mut custom = custom.clone();
+                let msg = match custom.described_range() {
+                    (from, Some(to)) => {
+                        custom.beyond = Some((tz, from, to));
+                        format!(
+                            "VTIMEZONE {key:?} disagrees with the IANA zone {} between {} and {}; \
+                             using the file's definition there and the IANA rules outside it",
+                            tz.name(),
+                            from.date(),
+                            to.date()
+                        )
+                    }
+                    (_, None) => format!(
+                        "VTIMEZONE {key:?} disagrees with the IANA zone {}; using the file's definition",
+                        tz.name()
+                    ),
+                };
+                let zone = Arc::new(Zone {
+                    kind: ZoneKind::Custom(custom),
+                    label: Some(key.to_string()),
+                });
+                (zone, Some(msg))
             }
             (None, Some(custom)) => (
                 Arc::new(Zone {
@@ -691,6 +765,14 @@ impl ZoneResolver {
         years.retain(|y| *y >= defined_from && *y >= sample.year());
         let sample_utc = shift(sample, -custom.offset_for_local(sample));
         let mut probes = vec![sample_utc];
+        // Only where the definition says something: past its last onset it
+        // merely repeats the last offset (a truncated VTIMEZONE), and the
+        // IANA rules are used there whatever the outcome here.
+        let (from, to) = custom.described_range();
+        let described = |utc: &NaiveDateTime| {
+            let wall = shift(*utc, custom.own_offset_at_utc(*utc));
+            wall >= from && to.is_none_or(|to| wall <= to)
+        };
         for year in years {
             for month in 1..=12 {
                 for day in [1, 15] {
@@ -700,7 +782,7 @@ impl ZoneResolver {
                 }
             }
         }
-        probes.iter().all(|utc| {
+        probes.iter().filter(|utc| described(utc)).all(|utc| {
             custom.offset_at_utc(*utc) == tz.offset_from_utc_datetime(utc).fix().local_minus_utc()
         })
     }

@@ -1,7 +1,7 @@
 //! Windows time-zone names → IANA zones, for TZIDs written by Outlook and
 //! Exchange. Owns the CLDR table and the lookups by Windows ID ("Russian
 //! Standard Time") and by Outlook display name ("(UTC+03:00) Moscow,
-//! St. Petersburg"). Knows nothing about iCalendar text.
+//! St. Petersburg"), with or without its offset prefix. Knows nothing about iCalendar text.
 
 /// `(Windows ID, IANA zone for territory "001", Windows display name)`.
 ///
@@ -207,6 +207,61 @@ pub fn iana_for_display_name(name: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// The IANA zone for an Outlook city list written without its "(UTC+hh:mm)"
+/// prefix, as Outlook and Exchange connectors put in TZID ("Amsterdam,
+/// Berlin, Bern, Rome, Stockholm, Vienna", "Moscow, St. Petersburg,
+/// Volgograd"). The whole list compared loosely with the display names
+/// (current and older ones) first; else the zone that most of the listed
+/// cities belong to (writers mixed the lists of zones with the same rules:
+/// "Amsterdam, Belgrade, Berlin, Rome, Stockholm, Vienna"), ties going to
+/// the zone of the first city named. A single unknown word maps to nothing.
+pub fn iana_for_city_list(name: &str) -> Option<&'static str> {
+    let wanted = loose(name);
+    if wanted.is_empty() {
+        return None;
+    }
+    for (_, iana, display) in WINDOWS_ZONES {
+        if split_display_name(display).is_some_and(|(_, cities)| loose(cities) == wanted) {
+            return Some(iana);
+        }
+    }
+    for (legacy, win) in LEGACY_DISPLAY_NAMES {
+        if loose(legacy) == wanted {
+            return iana_for_windows_id(win);
+        }
+    }
+    let listed: Vec<String> = name
+        .split(',')
+        .map(loose)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if listed.len() < 2 {
+        return None;
+    }
+    // (zone, cities of the list in it, position of the first one)
+    let mut votes: Vec<(&'static str, usize, usize)> = Vec::new();
+    for (_, iana, display) in WINDOWS_ZONES {
+        let Some((_, cities)) = split_display_name(display) else {
+            continue;
+        };
+        let own: Vec<String> = cities.split(',').map(loose).collect();
+        let hits: Vec<usize> = listed
+            .iter()
+            .enumerate()
+            .filter(|(_, city)| own.contains(city))
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(first) = hits.first() {
+            votes.push((iana, hits.len(), *first));
+        }
+    }
+    votes
+        .into_iter()
+        .filter(|(_, hits, _)| *hits >= 2)
+        .min_by_key(|(_, hits, first)| (std::cmp::Reverse(*hits), *first))
+        .map(|(iana, _, _)| iana)
 }
 
 /// Splits "(UTC+03:00) Moscow" into (offset in seconds, "Moscow"). Accepts

@@ -1,11 +1,12 @@
 //! `ics_file` calendars: one .ics file, or a folder of them read as one
 //! calendar (overrides may sit in another file than their master). The
 //! cursor is a hash of the files and the window, so an unchanged file is not
-//! parsed again on the same day.
+//! parsed again on the same day. A file that is empty or cut off fails the
+//! read (the stored calendar is kept), as does a path that does not exist.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 
 use super::{
@@ -72,32 +73,33 @@ impl CalendarSource for IcsFileSource {
         if cursor == Some(new_cursor.as_str()) {
             return Ok(CalendarFetch::Unchanged);
         }
-        let mut warnings = Vec::new();
         let inputs: Vec<IcsInput> = contents
             .into_iter()
-            .map(|(file, bytes)| {
-                let text = match String::from_utf8(bytes) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        warnings.push(SourceWarning {
-                            place: file.display().to_string(),
-                            message: "not valid UTF-8; unreadable bytes replaced".into(),
-                            skipped: false,
-                        });
-                        String::from_utf8_lossy(e.as_bytes()).into_owned()
-                    }
-                };
-                IcsInput {
-                    name: file.display().to_string(),
-                    text,
-                }
-            })
+            .map(|(file, bytes)| IcsInput::new(file.display().to_string(), bytes))
             .collect();
         let id = self.id.clone();
         let options = ctx.expand_options();
         // Expansion is CPU work: keep it off the async workers.
         let parsed = tokio::task::spawn_blocking(move || normalize(inputs, &id, &options)).await?;
-        warnings.extend(parsed.warnings.into_iter().map(|w| SourceWarning {
+        // An empty or cut-off file is most often one being rewritten (a
+        // `curl -o` or an export in progress): reading it as a calendar
+        // without events would book every meeting removed, and added back
+        // on the next sync. Fail the read; the stored calendar stays.
+        if let Some(first) = parsed.incomplete.first() {
+            let what = if first.line.is_none() {
+                "is empty or holds no calendar data".to_string()
+            } else {
+                format!(
+                    "is cut off ({})",
+                    first.message.trim_start_matches("cut off: ")
+                )
+            };
+            bail!(
+                "{} {what}; the calendar is not read until the file is whole again",
+                first.file
+            );
+        }
+        let warnings = Vec::from_iter(parsed.warnings.into_iter().map(|w| SourceWarning {
             place: match (w.line, &w.uid) {
                 (Some(line), Some(uid)) => format!("{}:{line} (UID {uid})", w.file),
                 (Some(line), None) => format!("{}:{line}", w.file),

@@ -192,10 +192,7 @@ impl CalendarSource for IcsUrlSource {
             );
         }
 
-        let inputs = vec![IcsInput {
-            name: shown.clone(),
-            text,
-        }];
+        let inputs = vec![IcsInput::new(shown.clone(), response.body)];
         let id = self.id.clone();
         let options = ctx.expand_options();
         // Expansion is CPU work: keep it off the async workers.

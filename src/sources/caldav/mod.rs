@@ -428,10 +428,7 @@ impl Sync<'_> {
             let mut items = Vec::with_capacity(resources.len());
             let mut warnings = Vec::new();
             for (key, text) in resources {
-                let input = [IcsInput {
-                    name: key.clone(),
-                    text,
-                }];
+                let input = [IcsInput::new(key.clone(), text)];
                 let parsed = normalize(&input, &id, &options);
                 warnings.extend(parsed.warnings.into_iter().map(|w| SourceWarning {
                     place: match (w.line, &w.uid) {
