@@ -647,7 +647,8 @@ async fn hubspot_search_narrows_a_window_over_ten_thousand_results() {
     )
     .await;
     let setup = setup(&format!(
-        "[[crm]]\nid = \"hs\"\nkind = \"hubspot\"\nurl = \"{}\"\ntoken = {{ file = \"secret.txt\" }}\ncurrency = \"USD\"\n",
+        // Without scheduled full reads, deletions come from the archive.
+        "[[crm]]\nid = \"hs\"\nkind = \"hubspot\"\nurl = \"{}\"\ntoken = {{ file = \"secret.txt\" }}\ncurrency = \"USD\"\nfull_sync_hours = 0\n",
         server.uri()
     ));
     let cursor = r#"{"since":"2026-01-01T00:00:00Z","full_at":"2026-01-01T00:00:00Z"}"#;
