@@ -2342,6 +2342,42 @@ mod tests {
     }
 
     #[test]
+    fn key_fields_match_values_case_blind_or_read_a_flag() {
+        let crm = |extra: &str| -> CrmConfig {
+            toml::from_str(&format!("id = \"b\"\nkind = \"bitrix24\"\n{extra}")).unwrap()
+        };
+        let values = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let vip = KeyField::of(
+            &crm("key_field = \"COMPANY_TYPE\"\nkey_values = [\"VIP\"]"),
+            None,
+        )
+        .unwrap();
+        assert!(vip.marks(&values(&[" vip "])));
+        assert!(vip.marks(&values(&["45", "VIP"])), "a multiple field");
+        assert!(!vip.marks(&values(&["CUSTOMER"])));
+        let flag = KeyField::of(&crm("key_field = \"UF_CRM_KEY\""), None).unwrap();
+        assert!(flag.marks(&values(&["Y"])) && !flag.marks(&values(&["N"])));
+        assert_eq!(KeyField::of(&crm(""), None), None);
+        assert_eq!(
+            KeyField::of(&crm(""), Some("hs_is_target_account")).map(|k| k.field),
+            Some("hs_is_target_account".to_string())
+        );
+        let mut problems = Vec::new();
+        validate_crm(
+            0,
+            &crm("key_values = [\"VIP\"]\nwebhook = { env = \"X\" }"),
+            &mut problems,
+        );
+        assert_eq!(
+            problems,
+            [(
+                "crm[0].key_values".to_string(),
+                "set `key_field`, the company field these values are read from".to_string()
+            )]
+        );
+    }
+
+    #[test]
     fn a_missing_section_is_reported_without_a_line() {
         let errors = Config::parse("[sync]\ndays_back = 1\n", Path::new("m.toml")).unwrap_err();
         assert_eq!(
