@@ -519,6 +519,15 @@ pub struct CrmConfig {
     /// Tags (amoCRM, RetailCRM) that mark a key account, besides RetailCRM's VIP flag.
     #[serde(default)]
     pub key_tags: Vec<String>,
+    /// `hubspot`, `bitrix24`: the company field that marks key accounts: a
+    /// HubSpot company property (default `hs_is_target_account`), a Bitrix24
+    /// company field such as `COMPANY_TYPE` or a custom `UF_CRM_…` field.
+    pub key_field: Option<String>,
+    /// Values of `key_field` that mark a key account, as the API returns
+    /// them (a Bitrix24 list field gives its item ids), case ignored. Empty:
+    /// the field is a yes/no flag (`true`, `Y`, `1`).
+    #[serde(default)]
+    pub key_values: Vec<String>,
     /// Changes are read since the last sync minus this overlap, so a record
     /// saved while the previous sync ran is not missed.
     #[serde(default = "default_overlap_minutes")]
@@ -548,6 +557,50 @@ fn default_overlap_minutes() -> i64 {
 }
 fn default_full_sync_hours() -> i64 {
     24
+}
+
+/// How a connector tells key accounts by a company field (`key_field`,
+/// `key_values`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyField {
+    /// The field as the API names it.
+    pub field: String,
+    /// Lower-cased; empty: the field is a yes/no flag.
+    values: Vec<String>,
+}
+
+impl KeyField {
+    /// The rule of a `[[crm]]`: its `key_field`, else the connector's
+    /// `default` field; `None` when neither names one.
+    pub fn of(c: &CrmConfig, default: Option<&str>) -> Option<KeyField> {
+        let field = c
+            .key_field
+            .as_deref()
+            .or(default)
+            .map(str::trim)
+            .filter(|f| !f.is_empty())?;
+        Some(KeyField {
+            field: field.to_string(),
+            values: c
+                .key_values
+                .iter()
+                .map(|v| v.trim().to_lowercase())
+                .collect(),
+        })
+    }
+
+    /// Whether the field's values (several for a multiple field) mark a key
+    /// account.
+    pub fn marks(&self, values: &[String]) -> bool {
+        values.iter().any(|v| {
+            let v = v.trim().to_lowercase();
+            if self.values.is_empty() {
+                matches!(v.as_str(), "y" | "yes" | "true" | "1" | "да")
+            } else {
+                self.values.contains(&v)
+            }
+        })
+    }
 }
 
 /// Column names of the clients and orders files: our field → their column.
@@ -1502,32 +1555,12 @@ fn validate_crm(i: usize, c: &CrmConfig, problems: &mut Vec<(String, String)>) {
             problem("url", format!("`{url}` is not an http(s) URL"));
         }
     }
-    if is_file {
-        for (key, set) in [
-            ("url", c.url.is_some()),
-            ("api_key", c.api_key.is_some()),
-            ("token", c.token.is_some()),
-            ("webhook", c.webhook.is_some()),
-            ("rest", c.rest.is_some()),
-        ] {
-            if set {
-                problem(key, "not used by file CRMs (csv, jsonl)".into());
-            }
-        }
-    } else {
-        for (key, set) in [
-            ("date_format", c.date_format.is_some()),
-            ("encoding", c.encoding.is_some()),
-            ("decimal_comma", c.decimal_comma),
-            (
-                "columns",
-                !c.columns.clients.is_empty() || !c.columns.orders.is_empty(),
-            ),
-        ] {
-            if set {
-                problem(key, "only for file CRMs (csv, jsonl)".into());
-            }
-        }
+    report_keys_not_read(c, &mut problem);
+    if !c.key_values.is_empty() && c.key_field.is_none() && reads_key(c.kind, "key_field") {
+        problem(
+            "key_values",
+            "set `key_field`, the company field these values are read from".into(),
+        );
     }
     if let Some(zone) = &c.account_timezone {
         if zone.parse::<Tz>().is_err() {
@@ -1626,9 +1659,8 @@ fn validate_crm(i: usize, c: &CrmConfig, problems: &mut Vec<(String, String)>) {
             "rest",
             "required for kind = \"rest\": [crm.rest.clients] and [crm.rest.orders]".into(),
         ),
-        (Some(_), kind) if kind != CrmKind::Rest => {
-            problem("rest", "only for kind = \"rest\"".into())
-        }
+        // Reported by `report_keys_not_read`.
+        (Some(_), kind) if kind != CrmKind::Rest => {}
         (Some(rest), _) => {
             for (name, endpoint, allowed, required) in [
                 ("clients", &rest.clients, CLIENT_FIELDS, &["id", "name"][..]),
@@ -1672,6 +1704,153 @@ fn validate_crm(i: usize, c: &CrmConfig, problems: &mut Vec<(String, String)>) {
             }
         }
         _ => {}
+    }
+}
+
+/// The optional `[[crm]]` keys each kind reads (besides `id` and `kind`).
+/// A key given to a kind that does not read it is a mistake: the user
+/// believes it does something (`key_tags` in a Bitrix24 block marks
+/// nothing), so validation reports it.
+fn crm_keys_read(kind: CrmKind) -> &'static [&'static str] {
+    // Every API connector: zone, money, ids and the incremental schedule.
+    const API: [&str; 7] = [
+        "account_timezone",
+        "currency",
+        "rates",
+        "id_prefix",
+        "cancelled_statuses",
+        "overlap_minutes",
+        "full_sync_hours",
+    ];
+    const FILES: &[&str] = &[
+        "clients",
+        "orders",
+        "currency",
+        "rates",
+        "columns",
+        "date_format",
+        "decimal_comma",
+        "encoding",
+    ];
+    const REST: &[&str] = &concat_keys::<10>(&API, &["url", "token", "rest"]);
+    const RETAILCRM: &[&str] = &concat_keys::<10>(&API, &["url", "api_key", "key_tags"]);
+    const AMOCRM: &[&str] = &concat_keys::<11>(&API, &["url", "token", "won_statuses", "key_tags"]);
+    const BITRIX24: &[&str] = &concat_keys::<11>(
+        &API,
+        &["webhook", "won_statuses", "key_field", "key_values"],
+    );
+    const HUBSPOT: &[&str] = &concat_keys::<12>(
+        &API,
+        &["url", "token", "won_statuses", "key_field", "key_values"],
+    );
+    match kind {
+        CrmKind::Csv | CrmKind::Jsonl => FILES,
+        CrmKind::Rest => REST,
+        CrmKind::Retailcrm => RETAILCRM,
+        CrmKind::Amocrm => AMOCRM,
+        CrmKind::Bitrix24 => BITRIX24,
+        CrmKind::Hubspot => HUBSPOT,
+    }
+}
+
+/// `a` then `b`, as one array of length `N` (checked when compiled).
+const fn concat_keys<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    assert!(a.len() + b.len() == N);
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < a.len() { a[i] } else { b[i - a.len()] };
+        i += 1;
+    }
+    out
+}
+
+const CRM_KINDS: [CrmKind; 7] = [
+    CrmKind::Csv,
+    CrmKind::Jsonl,
+    CrmKind::Rest,
+    CrmKind::Retailcrm,
+    CrmKind::Amocrm,
+    CrmKind::Bitrix24,
+    CrmKind::Hubspot,
+];
+
+fn reads_key(kind: CrmKind, key: &str) -> bool {
+    crm_keys_read(kind).contains(&key)
+}
+
+/// Each optional key of `c` and whether it is set. A key left at its
+/// default changes nothing, so "set" means "not the default".
+fn crm_keys_set(c: &CrmConfig) -> [(&'static str, bool); 22] {
+    [
+        ("clients", c.clients.is_some()),
+        ("orders", c.orders.is_some()),
+        ("url", c.url.is_some()),
+        ("api_key", c.api_key.is_some()),
+        ("token", c.token.is_some()),
+        ("webhook", c.webhook.is_some()),
+        ("account_timezone", c.account_timezone.is_some()),
+        ("currency", c.currency.is_some()),
+        ("rates", !c.rates.is_empty()),
+        ("id_prefix", !c.id_prefix.is_empty()),
+        ("cancelled_statuses", !c.cancelled_statuses.is_empty()),
+        ("won_statuses", !c.won_statuses.is_empty()),
+        ("key_tags", !c.key_tags.is_empty()),
+        ("key_field", c.key_field.is_some()),
+        ("key_values", !c.key_values.is_empty()),
+        (
+            "overlap_minutes",
+            c.overlap_minutes != default_overlap_minutes(),
+        ),
+        (
+            "full_sync_hours",
+            c.full_sync_hours != default_full_sync_hours(),
+        ),
+        (
+            "columns",
+            !c.columns.clients.is_empty() || !c.columns.orders.is_empty(),
+        ),
+        ("date_format", c.date_format.is_some()),
+        ("decimal_comma", c.decimal_comma),
+        ("encoding", c.encoding.is_some()),
+        ("rest", c.rest.is_some()),
+    ]
+}
+
+/// Reports each optional key set in `c` that its kind does not read.
+fn report_keys_not_read(c: &CrmConfig, problem: &mut impl FnMut(&str, String)) {
+    let set = crm_keys_set(c);
+    for (key, _) in set
+        .iter()
+        .filter(|(key, set)| *set && !reads_key(c.kind, key))
+    {
+        let readers: Vec<CrmKind> = CRM_KINDS
+            .into_iter()
+            .filter(|kind| reads_key(*kind, key))
+            .collect();
+        let only = if readers == [CrmKind::Csv, CrmKind::Jsonl] {
+            "only for file CRMs (csv, jsonl)".to_string()
+        } else {
+            let names: Vec<String> = readers
+                .iter()
+                .map(|k| format!("\"{}\"", crm_kind_name(*k)))
+                .collect();
+            format!("only for kind = {}", names.join(", "))
+        };
+        let instead = match *key {
+            "key_tags" if reads_key(c.kind, "key_field") => {
+                "; mark key accounts with `key_field` (and `key_values`)"
+            }
+            "url" if c.kind == CrmKind::Bitrix24 => "; the portal address is in `webhook`",
+            _ => "",
+        };
+        problem(
+            key,
+            format!(
+                "not read by kind = \"{}\" ({only}){instead}",
+                crm_kind_name(c.kind)
+            ),
+        );
     }
 }
 
@@ -2169,6 +2348,68 @@ mod tests {
         assert_eq!(
             message,
             "unknown field `colour` (allowed: min_minutes, max_hours)"
+        );
+    }
+
+    #[test]
+    fn every_crm_key_is_in_the_table_of_keys_each_kind_reads() {
+        // serde names every field of [[crm]] when it meets an unknown one.
+        let error = toml::from_str::<CrmConfig>("zzz = 1")
+            .unwrap_err()
+            .to_string();
+        let fields: std::collections::BTreeSet<&str> = error
+            .split_once("expected one of")
+            .expect("serde lists the fields")
+            .1
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|f| !matches!(*f, "id" | "kind"))
+            .collect();
+        let c: CrmConfig = toml::from_str("id = \"x\"\nkind = \"csv\"").unwrap();
+        let known: std::collections::BTreeSet<&str> =
+            crm_keys_set(&c).iter().map(|(k, _)| *k).collect();
+        assert_eq!(fields, known, "a [[crm]] key missing from crm_keys_set");
+        for kind in CRM_KINDS {
+            for key in crm_keys_read(kind) {
+                assert!(known.contains(key), "{key} read by {kind:?} is not a key");
+            }
+        }
+    }
+
+    #[test]
+    fn key_fields_match_values_case_blind_or_read_a_flag() {
+        let crm = |extra: &str| -> CrmConfig {
+            toml::from_str(&format!("id = \"b\"\nkind = \"bitrix24\"\n{extra}")).unwrap()
+        };
+        let values = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let vip = KeyField::of(
+            &crm("key_field = \"COMPANY_TYPE\"\nkey_values = [\"VIP\"]"),
+            None,
+        )
+        .unwrap();
+        assert!(vip.marks(&values(&[" vip "])));
+        assert!(vip.marks(&values(&["45", "VIP"])), "a multiple field");
+        assert!(!vip.marks(&values(&["CUSTOMER"])));
+        let flag = KeyField::of(&crm("key_field = \"UF_CRM_KEY\""), None).unwrap();
+        assert!(flag.marks(&values(&["Y"])) && !flag.marks(&values(&["N"])));
+        assert_eq!(KeyField::of(&crm(""), None), None);
+        assert_eq!(
+            KeyField::of(&crm(""), Some("hs_is_target_account")).map(|k| k.field),
+            Some("hs_is_target_account".to_string())
+        );
+        let mut problems = Vec::new();
+        validate_crm(
+            0,
+            &crm("key_values = [\"VIP\"]\nwebhook = { env = \"X\" }"),
+            &mut problems,
+        );
+        assert_eq!(
+            problems,
+            [(
+                "crm[0].key_values".to_string(),
+                "set `key_field`, the company field these values are read from".to_string()
+            )]
         );
     }
 

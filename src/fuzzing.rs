@@ -291,14 +291,25 @@ pub fn map_provider_value(provider: usize, value: Value) -> bool {
         }
         11..=13 => {
             // Associations as HubSpot answers them: the record's own
-            // `associations` object, `{companies: [ids], contacts: [ids]}`.
+            // `associations` object, `{companies: [ids], contacts: [ids]}`;
+            // the ids in `primary` are primary companies.
             let id = crate::sources::crm::common::text(value.get("id")).unwrap_or_default();
-            let associated = |kind: &str| -> BTreeMap<String, Vec<String>> {
-                let ids = crate::sources::crm::common::texts(
+            let ids = |kind: &str| {
+                crate::sources::crm::common::texts(
                     crate::sources::crm::common::path(&value, &format!("associations.{kind}")),
                     None,
-                );
-                [(id.clone(), ids)].into()
+                )
+            };
+            let primary = ids("primary");
+            let associated = |kind: &str| -> BTreeMap<String, Vec<hubspot::Associated>> {
+                let linked = ids(kind)
+                    .into_iter()
+                    .map(|to| hubspot::Associated {
+                        primary: primary.contains(&to),
+                        id: to,
+                    })
+                    .collect();
+                [(id.clone(), linked)].into()
             };
             // A company's emails are its contacts' ones, read as fetch reads them.
             let emails_of: BTreeMap<String, Vec<String>> = [(

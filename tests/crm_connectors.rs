@@ -491,10 +491,12 @@ async fn amocrm_pages_by_links_and_reads_changes_and_deletions() {
 // ---------------------------------------------------------------- Bitrix24
 
 #[tokio::test]
-async fn bitrix24_reads_later_pages_through_batch_and_drops_deals_no_longer_won() {
+async fn bitrix24_reads_later_pages_by_id_and_drops_deals_no_longer_won() {
     let server = MockServer::start().await;
     let hook = "/rest/1/abc123/";
-    // The documented crm.deal.list page, every deal made won and given a company.
+    let more = |id: u64| json!({"ID": id.to_string(), "COMPANY_ID": "0", "CONTACT_ID": "5", "CLOSEDATE": "2024-10-01T03:00:00+03:00", "OPPORTUNITY": "10.00", "CURRENCY_ID": "RUB", "STAGE_SEMANTIC_ID": "S"});
+    // The documented crm.deal.list page, every deal made won and given a
+    // company, filled up to a full page of 50 (IDs 37..86).
     let mut deals = fixture("bitrix24_crm_deal_list.json");
     for deal in deals["result"].as_array_mut().unwrap() {
         deal["STAGE_SEMANTIC_ID"] = json!("S");
@@ -502,14 +504,22 @@ async fn bitrix24_reads_later_pages_through_batch_and_drops_deals_no_longer_won(
         deal["CURRENCY_ID"] = json!("RUB");
     }
     deals["result"][1]["OPPORTUNITY"] = json!("n/a");
-    deals["total"] = json!(120);
-    deals["next"] = json!(50);
-    on(&server, "GET", &format!("{hook}crm.deal.list.json"), deals).await;
-    let more = |id: &str| json!({"ID": id, "COMPANY_ID": "0", "CONTACT_ID": "5", "CLOSEDATE": "2024-10-01T03:00:00+03:00", "OPPORTUNITY": "10.00", "CURRENCY_ID": "RUB", "STAGE_SEMANTIC_ID": "S"});
-    on(&server, "GET", &format!("{hook}batch.json"), json!({"result": {
-        "result": {"p50": [more("90")], "p100": [more("91")]},
-        "result_error": [], "result_total": {"p50": 120, "p100": 120}, "result_next": {"p50": 100}
-    }})).await;
+    for id in 43..=86 {
+        deals["result"].as_array_mut().unwrap().push(more(id));
+    }
+    deals["total"] = json!(0);
+    Mock::given(method("GET"))
+        .and(path(format!("{hook}crm.deal.list.json")))
+        .and(query_param("filter[>ID]", "0"))
+        .respond_with(ok(deals))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{hook}crm.deal.list.json")))
+        .and(query_param("filter[>ID]", "86"))
+        .respond_with(ok(json!({"result": [more(90), more(91)], "total": 0})))
+        .mount(&server)
+        .await;
     on(&server, "GET", &format!("{hook}crm.company.list.json"), json!({"result": [
         {"ID": "1", "TITLE": "ООО Ромашка", "WEB": [{"VALUE": "romashka.ru", "VALUE_TYPE": "WORK"}], "ASSIGNED_BY_ID": "11"}
     ], "total": 1})).await;
@@ -530,8 +540,8 @@ async fn bitrix24_reads_later_pages_through_batch_and_drops_deals_no_longer_won(
     );
     assert_eq!(
         read.orders.len(),
-        7,
-        "5 readable on the first page + 2 from batch"
+        51,
+        "49 readable on the first page + 2 on the next"
     );
     assert!(
         read.warnings
@@ -547,14 +557,17 @@ async fn bitrix24_reads_later_pages_through_batch_and_drops_deals_no_longer_won(
         "contact-5"
     );
     assert_eq!(read.clients.len(), 2);
-    let batches = server
+    let deal_pages = server
         .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.url.path().ends_with("batch.json"))
+        .filter(|r| r.url.path().ends_with("crm.deal.list.json"))
         .count();
-    assert_eq!(batches, 1, "two later pages in one batch request");
+    assert_eq!(
+        deal_pages, 2,
+        "a full page, then the rest after its last ID"
+    );
 
     // Later: deal 37 lost, deal 200 won.
     server.reset().await;
@@ -647,7 +660,8 @@ async fn hubspot_search_narrows_a_window_over_ten_thousand_results() {
     )
     .await;
     let setup = setup(&format!(
-        "[[crm]]\nid = \"hs\"\nkind = \"hubspot\"\nurl = \"{}\"\ntoken = {{ file = \"secret.txt\" }}\ncurrency = \"USD\"\n",
+        // Without scheduled full reads, deletions come from the archive.
+        "[[crm]]\nid = \"hs\"\nkind = \"hubspot\"\nurl = \"{}\"\ntoken = {{ file = \"secret.txt\" }}\ncurrency = \"USD\"\nfull_sync_hours = 0\n",
         server.uri()
     ));
     let cursor = r#"{"since":"2026-01-01T00:00:00Z","full_at":"2026-01-01T00:00:00Z"}"#;

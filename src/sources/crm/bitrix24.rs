@@ -2,12 +2,20 @@
 //! its path holds the access code): `crm.company.list` and
 //! `crm.contact.list` (EMAIL and WEB multifields) as clients, deals whose
 //! `STAGE_SEMANTIC_ID` is `S` (won) as orders at `CLOSEDATE` for
-//! `OPPORTUNITY` in `CURRENCY_ID`. Lists page by `start` (50 records); once
-//! the first page tells the total, the remaining pages are fetched through
-//! `batch` (up to 50 commands a request). Later syncs filter
-//! `>DATE_MODIFY`; a deal that left the won stage is removed. Bitrix24 has
-//! no feed of deleted records: the daily full read (`full_sync_hours`) drops
-//! them. Every value arrives as a string; flags are `Y`/`N`.
+//! `OPPORTUNITY` in `CURRENCY_ID`. Key accounts by a company field
+//! (`key_field`, e.g. `COMPANY_TYPE` or a `UF_CRM_…` field, and its
+//! `key_values`).
+//!
+//! Lists page by ID as Bitrix24 recommends for large selections ("How to
+//! Retrieve Large Volumes of Data"): sorted by ID, each page filtered to
+//! IDs above the last one read, `start=-1` so the portal does not count the
+//! total; a page of fewer than 50 records is the last. IDs must grow from
+//! page to page: a page that repeats or goes back fails the read, and the
+//! stored data stays as it was. Later syncs filter `>DATE_MODIFY` from the
+//! last successful sync minus the overlap; a deal that left the won stage
+//! is removed. Bitrix24 has no feed of deleted records: the daily full read
+//! (`full_sync_hours`) drops them. Every value arrives as a string; flags
+//! are `Y`/`N`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,19 +25,19 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::common::{
-    clean_domain, clean_email, http_failure, instant, number, path, text, texts, Batch, Connector,
+    clean_domain, clean_email, collect_pages, http_failure, instant, number, text, texts, Batch,
+    Connector, Page,
 };
-use crate::config::{Config, CrmConfig};
+use crate::config::{Config, CrmConfig, KeyField};
 use crate::model::{Client, Order};
 use crate::sources::{CrmFetch, CrmSource, SyncContext};
 
 /// Bitrix24 cloud allows 2 requests per second per portal before it answers
 /// QUERY_LIMIT_EXCEEDED (REST docs, "Limits").
 const RATE: f64 = 2.0;
-/// Records per list page, fixed by Bitrix24.
-const PAGE: u64 = 50;
-/// Commands per `batch` request, fixed by Bitrix24.
-const BATCH: usize = 50;
+/// Records per list page, fixed by Bitrix24 (crm.company.list: "The page
+/// size of results is always static — 50 records").
+const PAGE: usize = 50;
 const FIX: &str = "create a new inbound webhook (Bitrix24 → Developer resources → Other → Inbound webhook) with the CRM (crm) scope and update `webhook`";
 
 const COMPANY_FIELDS: &[&str] = &[
@@ -64,13 +72,23 @@ const DEAL_FIELDS: &[&str] = &[
 
 pub struct Bitrix24 {
     conn: Connector,
+    /// No key accounts without a `key_field`.
+    key: Option<KeyField>,
 }
 
 impl Bitrix24 {
     pub fn new(c: &CrmConfig, config: &Config, http: crate::sources::http::HttpClient) -> Bitrix24 {
         Bitrix24 {
             conn: Connector::new(c, config, http, &["S"]),
+            key: KeyField::of(c, None),
         }
+    }
+
+    /// The company fields to select: ours plus the key-account one.
+    fn company_fields(&self) -> Vec<&str> {
+        let mut fields = COMPANY_FIELDS.to_vec();
+        fields.extend(self.key.as_ref().map(|k| k.field.as_str()));
+        fields
     }
 }
 
@@ -107,51 +125,81 @@ impl Api<'_> {
         Ok(body)
     }
 
-    /// Every record of a list method: the first page directly, the rest
-    /// through `batch`.
+    /// Every record of a list method, page by page by ID (see the module
+    /// comment): `filter[>ID]` the last ID read, `order[ID]=ASC` (in
+    /// `params`), `start=-1`.
     async fn list(&self, method: &str, params: &Params) -> Result<Vec<Value>> {
-        let first = self.call(method, &with_start(params, 0)).await?;
-        let mut all = first
-            .get("result")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let Some(next) = first.get("next").and_then(Value::as_u64) else {
-            return Ok(all);
-        };
-        let total = first.get("total").and_then(Value::as_u64).unwrap_or(next);
-        let starts: Vec<u64> = (next..total).step_by(PAGE as usize).collect();
-        for chunk in starts.chunks(BATCH) {
-            let mut batch: Params = vec![("halt".into(), "1".into())];
-            for start in chunk {
-                batch.push((
-                    format!("cmd[p{start}]"),
-                    format!("{method}?{}", query_string(&with_start(params, *start))),
-                ));
+        collect_pages(|after: Option<String>| async move {
+            let after: u64 = after.as_deref().map_or(Ok(0), str::parse)?;
+            let mut query = params.clone();
+            query.push(("filter[>ID]".into(), after.to_string()));
+            query.push(("start".into(), "-1".into()));
+            let body = self.call(method, &query).await?;
+            let items = body
+                .get("result")
+                .and_then(Value::as_array)
+                .cloned()
+                .ok_or_else(|| anyhow!("Bitrix24 {method}: the answer has no `result` list"))?;
+            let last =
+                advancing_ids(after, &items).map_err(|e| anyhow!("Bitrix24 {method}: {e}"))?;
+            Ok(Page {
+                next: (items.len() >= PAGE).then(|| last.to_string()),
+                items,
+            })
+        })
+        .await
+        .map_err(|e| {
+            if e.to_string().starts_with("Bitrix24") {
+                e
+            } else {
+                anyhow!("Bitrix24 {method}: {e}")
             }
-            let body = self.call("batch", &batch).await?;
-            if let Some(errors) = path(&body, "result.result_error").and_then(Value::as_object) {
-                if let Some((name, error)) = errors.iter().next() {
-                    return Err(anyhow!("Bitrix24 batch {method} {name}: {error}"));
-                }
-            }
-            for start in chunk {
-                let page = path(&body, &format!("result.result.p{start}"))
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| {
-                        anyhow!("Bitrix24 batch answer lacks page p{start} of {method}")
-                    })?;
-                all.extend(page.iter().cloned());
-            }
+        })
+    }
+
+    /// Records whose `key` field is one of `ids`, 50 ids a request (the
+    /// filter goes in the URL).
+    async fn list_by_ids(
+        &self,
+        method: &str,
+        fields: &[&str],
+        key: &str,
+        ids: &BTreeSet<String>,
+    ) -> Result<Vec<Value>> {
+        let ids: Vec<&String> = ids.iter().collect();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(PAGE) {
+            let mut p = params(fields, None, chrono_tz::UTC);
+            p.extend(
+                chunk
+                    .iter()
+                    .map(|id| (format!("filter[{key}][]"), id.to_string())),
+            );
+            out.extend(self.list(method, &p).await?);
         }
-        Ok(all)
+        Ok(out)
     }
 }
 
-fn with_start(params: &Params, start: u64) -> Params {
-    let mut p = params.clone();
-    p.push(("start".into(), start.to_string()));
-    p
+/// The last ID of a page whose IDs all grow from `after`; an error when one
+/// does not (a repeated page, a portal ignoring `filter[>ID]`): reading on
+/// would loop or return a list that silently lacks records.
+fn advancing_ids(after: u64, items: &[Value]) -> Result<u64, String> {
+    let mut last = after;
+    for item in items {
+        let id = text(item.get("ID"));
+        let id: u64 = id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| format!("a record without a numeric ID ({id:?}) cannot be paged"))?;
+        if id <= last {
+            return Err(format!(
+                "the page after ID {after} holds ID {id}, not above ID {last}: IDs must grow (a repeated page, or the portal ignored filter[>ID]); stopped paging, the stored data is kept"
+            ));
+        }
+        last = id;
+    }
+    Ok(last)
 }
 
 fn params(fields: &[&str], since: Option<DateTime<Utc>>, tz: chrono_tz::Tz) -> Params {
@@ -169,15 +217,6 @@ fn params(fields: &[&str], since: Option<DateTime<Utc>>, tz: chrono_tz::Tz) -> P
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         ));
     }
-    p
-}
-
-fn by_ids(fields: &[&str], key: &str, ids: &BTreeSet<String>) -> Params {
-    let mut p = params(fields, None, chrono_tz::UTC);
-    p.extend(
-        ids.iter()
-            .map(|id| (format!("filter[{key}][]"), id.clone())),
-    );
     p
 }
 
@@ -214,10 +253,11 @@ impl CrmSource for Bitrix24 {
         let plan = conn.plan(cursor, ctx.now);
         let mut batch = Batch::default();
 
+        let company_fields = self.company_fields();
         let mut companies = api
             .list(
                 "crm.company.list",
-                &params(COMPANY_FIELDS, plan.since, conn.tz),
+                &params(&company_fields, plan.since, conn.tz),
             )
             .await?;
         let changed_contacts = api
@@ -244,7 +284,7 @@ impl CrmSource for Bitrix24 {
             .collect();
         if !more.is_empty() {
             companies.extend(
-                api.list("crm.company.list", &by_ids(COMPANY_FIELDS, "ID", &more))
+                api.list_by_ids("crm.company.list", &company_fields, "ID", &more)
                     .await?,
             );
         }
@@ -257,9 +297,11 @@ impl CrmSource for Bitrix24 {
                 companies.iter().filter_map(|c| text(c.get("ID"))).collect();
             if !company_ids.is_empty() {
                 for contact in api
-                    .list(
+                    .list_by_ids(
                         "crm.contact.list",
-                        &by_ids(CONTACT_FIELDS, "COMPANY_ID", &company_ids),
+                        CONTACT_FIELDS,
+                        "COMPANY_ID",
+                        &company_ids,
                     )
                     .await?
                 {
@@ -343,7 +385,10 @@ impl Bitrix24 {
             domains,
             emails,
             manager: text(record.get("ASSIGNED_BY_ID")).and_then(|m| ctx.manager_for(&m)),
-            key: false,
+            key: self
+                .key
+                .as_ref()
+                .is_some_and(|k| k.marks(&texts(record.get(&k.field), None))),
         })
     }
 
@@ -408,5 +453,21 @@ impl Bitrix24 {
             status: stage,
             manager: text(deal.get("ASSIGNED_BY_ID")).and_then(|m| ctx.manager_for(&m)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_must_grow_within_and_across_pages() {
+        let page = |ids: &[&str]| ids.iter().map(|id| json!({"ID": id})).collect::<Vec<_>>();
+        assert_eq!(advancing_ids(0, &page(&["2", "9", "10"])), Ok(10));
+        assert_eq!(advancing_ids(10, &[]), Ok(10));
+        assert!(advancing_ids(10, &page(&["3", "11"])).is_err(), "went back");
+        assert!(advancing_ids(0, &page(&["5", "5"])).is_err(), "repeated");
+        assert!(advancing_ids(0, &page(&["x"])).is_err(), "not a number");
     }
 }

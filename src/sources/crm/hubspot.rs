@@ -1,16 +1,23 @@
 //! HubSpot (CRM v3 objects, associations v4; private app token as
 //! `Authorization: Bearer`): companies (`domain`, `hs_additional_domains`;
-//! target accounts are key accounts) and contacts without a company as
-//! clients, contacts' emails joined to their `associatedcompanyid`; deals in
-//! a closed-won stage (`closedwon` unless `won_statuses` says otherwise) as
-//! orders at `closedate` for `amount` in `deal_currency_code`, their client
-//! found through deal→company (else deal→contact) associations.
+//! key accounts by `key_field`, default the target-account flag) and
+//! contacts without a company as clients, contacts' emails joined to their
+//! `associatedcompanyid`; deals in a closed-won stage (`closedwon` unless
+//! `won_statuses` says otherwise) as orders at `closedate` for `amount` in
+//! `deal_currency_code`. A deal's client is its primary company (the
+//! HubSpot-defined deal→company association type 5); a deal with one
+//! company and no primary mark has that one; without a company, its one
+//! contact. Anything else is ambiguous: the deal is skipped with a warning.
 //!
-//! A full read pages the list endpoints. Later syncs use the search
-//! endpoint on the last-modified property; search never pages past 10 000
-//! results, so a window with more is halved until each part fits. Archived
-//! deals since the cursor are removed; other deletions wait for the daily
-//! full read. 429 answers are retried by the HTTP client after Retry-After.
+//! A full read pages the list endpoints; deals gone from it are gone from
+//! the store. Later syncs use the search endpoint on the last-modified
+//! property from the last successful sync minus the overlap; search never
+//! pages past 10 000 results, so a window with more is halved until each
+//! part fits. Search cannot see archived (deleted) deals: they leave with
+//! the next full read (`full_sync_hours`); only with full reads turned off
+//! do later syncs page the archive to learn them. Every pager stops with an
+//! error on a repeated `after` token. 429 answers are retried by the HTTP
+//! client after Retry-After.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,10 +26,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::common::{
-    clean_domain, clean_email, collect_pages, flag, http_failure, instant, next_from_body, number,
-    path, text, texts, url_with, Batch, Connector, Page,
+    clean_domain, clean_email, collect_pages, http_failure, instant, next_from_body, number, path,
+    text, texts, url_with, Batch, Connector, Page, MAX_PAGES,
 };
-use crate::config::{Config, CrmConfig};
+use crate::config::{Config, CrmConfig, KeyField};
 use crate::model::{Client, Order};
 use crate::secrets::Secret;
 use crate::sources::{CrmFetch, CrmSource, SyncContext};
@@ -36,6 +43,12 @@ const PAGE: u64 = 100;
 const SEARCH_WINDOW: u64 = 10_000;
 /// Inputs per associations batch read.
 const BATCH: usize = 1000;
+/// The HubSpot-defined association type "Deal with Primary Company"
+/// (`primaryDealToCompany = 5` in the official Node SDK's
+/// src/enums/AssociationTypes.ts; unlabeled deal→company is 341).
+const PRIMARY_DEAL_TO_COMPANY: u64 = 5;
+/// Company property marking key accounts unless `key_field` names another.
+const DEFAULT_KEY_FIELD: &str = "hs_is_target_account";
 const FIX: &str = "create a new access token (HubSpot → Settings → Integrations → Private apps) with the scopes crm.objects.companies.read, crm.objects.contacts.read and crm.objects.deals.read, and update `token`";
 
 const COMPANY_PROPS: &[&str] = &[
@@ -43,7 +56,6 @@ const COMPANY_PROPS: &[&str] = &[
     "domain",
     "hs_additional_domains",
     "hubspot_owner_id",
-    "hs_is_target_account",
 ];
 const CONTACT_PROPS: &[&str] = &[
     "email",
@@ -64,14 +76,44 @@ const DEAL_PROPS: &[&str] = &[
 
 pub struct HubSpot {
     conn: Connector,
+    key: KeyField,
 }
 
 impl HubSpot {
     pub fn new(c: &CrmConfig, config: &Config, http: crate::sources::http::HttpClient) -> HubSpot {
         HubSpot {
             conn: Connector::new(c, config, http, &["closedwon"]),
+            key: KeyField::of(c, Some(DEFAULT_KEY_FIELD)).expect("a default key field"),
         }
     }
+
+    /// The company properties to ask for: ours plus the key-account one.
+    fn company_props(&self) -> Vec<&str> {
+        let mut props = COMPANY_PROPS.to_vec();
+        props.push(&self.key.field);
+        props
+    }
+}
+
+/// A record associated with another, and whether HubSpot marks it the
+/// primary one (deal→company).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Associated {
+    pub id: String,
+    pub primary: bool,
+}
+
+/// Whether a v4 association's `associationTypes` hold the HubSpot-defined
+/// primary deal→company type.
+fn is_primary(to: &Value) -> bool {
+    to.get("associationTypes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|t| {
+            text(t.get("category")).as_deref() == Some("HUBSPOT_DEFINED")
+                && t.get("typeId").and_then(Value::as_u64) == Some(PRIMARY_DEAL_TO_COMPANY)
+        })
 }
 
 /// The last-modified property of an object type (contacts differ).
@@ -125,16 +167,13 @@ impl Api<'_> {
                 query.extend(after.map(|a| ("after".to_string(), a)));
                 let body = self.get(&url_with(&base, &query)?).await?;
                 Ok(Page {
-                    items: body
-                        .get("results")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
+                    items: results(&body),
                     next: next_from_body(&body, "paging.next.after"),
                 })
             }
         })
         .await
+        .map_err(|e| anyhow!("HubSpot GET /crm/v3/objects/{object}: {e}"))
     }
 
     /// Records modified in [from, to), halving the window while it holds more
@@ -163,62 +202,79 @@ impl Api<'_> {
             let total = first.get("total").and_then(Value::as_u64).unwrap_or(0);
             if total > SEARCH_WINDOW {
                 if hi - lo <= 1 {
-                    return Err(anyhow!("HubSpot: more than {SEARCH_WINDOW} {object} modified in the same millisecond; cannot page them"));
+                    return Err(anyhow!("HubSpot POST {path}: more than {SEARCH_WINDOW} {object} modified in the same millisecond; cannot page them"));
                 }
                 let mid = lo + (hi - lo) / 2;
                 windows.push((mid, hi));
                 windows.push((lo, mid));
                 continue;
             }
-            let mut page = first;
-            loop {
-                out.extend(
-                    page.get("results")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-                match next_from_body(&page, "paging.next.after") {
-                    Some(after) => page = self.post(&path, &request(Some(after))).await?,
-                    None => break,
+            let mut first = Some(first);
+            let (path, request) = (&path, &request);
+            let found = collect_pages(|after| {
+                let ready = first.take().filter(|_| after.is_none());
+                async move {
+                    let page = match ready {
+                        Some(page) => page,
+                        None => self.post(path, &request(after)).await?,
+                    };
+                    Ok(Page {
+                        items: results(&page),
+                        next: next_from_body(&page, "paging.next.after"),
+                    })
                 }
-            }
+            })
+            .await
+            .map_err(|e| anyhow!("HubSpot POST {path}: {e}"))?;
+            out.extend(found);
         }
         Ok(out)
     }
 
-    /// Associated ids: from-id → to-ids (associations v4 batch read).
+    /// Associated records: from-id → to-records (associations v4 batch
+    /// read). A record with more associations than one answer holds gets a
+    /// `paging.next.after` of its own, asked for with its next input.
     async fn associations(
         &self,
         from: &str,
         to: &str,
         ids: &BTreeSet<String>,
-    ) -> Result<BTreeMap<String, Vec<String>>> {
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    ) -> Result<BTreeMap<String, Vec<Associated>>> {
+        let endpoint = format!("/crm/v4/associations/{from}/{to}/batch/read");
+        let mut out: BTreeMap<String, Vec<Associated>> = BTreeMap::new();
+        // (record, token) pairs already asked for: a repeated one would loop.
+        let mut asked: BTreeSet<(String, String)> = BTreeSet::new();
         let ids: Vec<&String> = ids.iter().collect();
         for chunk in ids.chunks(BATCH) {
             let mut inputs: Vec<Value> = chunk.iter().map(|id| json!({"id": id})).collect();
             while !inputs.is_empty() {
-                let body = self
-                    .post(
-                        &format!("/crm/v4/associations/{from}/{to}/batch/read"),
-                        &json!({ "inputs": inputs }),
-                    )
-                    .await?;
+                let body = self.post(&endpoint, &json!({ "inputs": inputs })).await?;
                 inputs = Vec::new();
-                for result in body
-                    .get("results")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let Some(id) = text(path(result, "from.id")) else {
+                for result in results(&body) {
+                    let Some(id) = text(path(&result, "from.id")) else {
                         continue;
                     };
-                    out.entry(id.clone())
-                        .or_default()
-                        .extend(texts(result.get("to"), Some("toObjectId")));
-                    if let Some(after) = next_from_body(result, "paging.next.after") {
+                    let linked = out.entry(id.clone()).or_default();
+                    for target in result
+                        .get("to")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(to_id) = text(target.get("toObjectId")) {
+                            linked.push(Associated {
+                                id: to_id,
+                                primary: is_primary(target),
+                            });
+                        }
+                    }
+                    if let Some(after) = next_from_body(&result, "paging.next.after") {
+                        if !asked.insert((id.clone(), after.clone())) {
+                            return Err(anyhow!("HubSpot POST {endpoint}: the page token `{after}` of {from} {id} came back twice; stopped paging"));
+                        }
+                        if asked.len() > MAX_PAGES {
+                            return Err(anyhow!("HubSpot POST {endpoint}: more than {MAX_PAGES} pages; stopped paging"));
+                        }
                         inputs.push(json!({"id": id, "after": after}));
                     }
                 }
@@ -243,15 +299,18 @@ impl Api<'_> {
                     &json!({"inputs": inputs, "properties": props}),
                 )
                 .await?;
-            out.extend(
-                body.get("results")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            out.extend(results(&body));
         }
         Ok(out)
     }
+}
+
+/// The records of an answer (`results`).
+fn results(body: &Value) -> Vec<Value> {
+    body.get("results")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn prop<'a>(record: &'a Value, name: &str) -> Option<&'a Value> {
@@ -283,16 +342,18 @@ impl CrmSource for HubSpot {
         };
         let plan = conn.plan(cursor, ctx.now);
         let mut batch = Batch::default();
+        let company_props = self.company_props();
+        let company_props = company_props.as_slice();
         let (mut companies, contacts, deals);
         match plan.since {
             None => {
-                companies = api.list("companies", COMPANY_PROPS, false).await?;
+                companies = api.list("companies", company_props, false).await?;
                 contacts = api.list("contacts", CONTACT_PROPS, false).await?;
                 deals = api.list("deals", DEAL_PROPS, false).await?;
             }
             Some(since) => {
                 let (from, to) = (since.timestamp_millis(), ctx.now.timestamp_millis() + 1);
-                companies = api.search("companies", COMPANY_PROPS, from, to).await?;
+                companies = api.search("companies", company_props, from, to).await?;
                 let mut changed = api.search("contacts", CONTACT_PROPS, from, to).await?;
                 deals = api.search("deals", DEAL_PROPS, from, to).await?;
                 // Changed contacts change their companies; changed companies need all contacts.
@@ -303,7 +364,7 @@ impl CrmSource for HubSpot {
                     .filter(|id| !known.contains(id))
                     .collect();
                 if !more.is_empty() {
-                    companies.extend(api.read("companies", COMPANY_PROPS, &more).await?);
+                    companies.extend(api.read("companies", company_props, &more).await?);
                 }
                 let linked = api
                     .associations("companies", "contacts", &ids_of(&companies))
@@ -312,14 +373,21 @@ impl CrmSource for HubSpot {
                 let wanted: BTreeSet<String> = linked
                     .values()
                     .flatten()
-                    .filter(|id| !have.contains(*id))
-                    .cloned()
+                    .filter(|contact| !have.contains(&contact.id))
+                    .map(|contact| contact.id.clone())
                     .collect();
                 if !wanted.is_empty() {
                     changed.extend(api.read("contacts", CONTACT_PROPS, &wanted).await?);
                 }
                 contacts = changed;
-                for deal in api.list("deals", &["dealname"], true).await? {
+                // Search does not see archived deals; the scheduled full read
+                // drops them. Without one, the archive is the only trace.
+                let archive = if conn.full_every.is_none() {
+                    api.list("deals", &["dealname"], true).await?
+                } else {
+                    Vec::new()
+                };
+                for deal in archive {
                     let archived_at = instant(deal.get("archivedAt"), conn.tz);
                     if archived_at.is_some_and(|t| t >= since) {
                         if let Some(id) = text(deal.get("id")) {
@@ -417,7 +485,7 @@ impl HubSpot {
             domains,
             emails,
             manager: text(prop(record, "hubspot_owner_id")).and_then(|m| ctx.manager_for(&m)),
-            key: flag(prop(record, "hs_is_target_account")),
+            key: self.key.marks(&texts(prop(record, &self.key.field), None)),
         })
     }
 
@@ -455,24 +523,16 @@ impl HubSpot {
     pub(crate) fn order(
         &self,
         deal: &Value,
-        companies: &BTreeMap<String, Vec<String>>,
-        contacts: &BTreeMap<String, Vec<String>>,
+        companies: &BTreeMap<String, Vec<Associated>>,
+        contacts: &BTreeMap<String, Vec<Associated>>,
         ctx: &SyncContext,
     ) -> Result<Order, String> {
         let conn = &self.conn;
         let id = text(deal.get("id")).ok_or("no id")?;
-        let smallest = |map: &BTreeMap<String, Vec<String>>| {
-            map.get(&id)
-                .and_then(|v| v.iter().min_by_key(|s| (s.len(), (*s).clone())).cloned())
-        };
-        let client_id = match (smallest(companies), smallest(contacts)) {
-            (Some(company), _) => conn.id_of(&company),
-            (None, Some(contact)) => conn.id_of(&format!("contact-{contact}")),
-            (None, None) => {
-                return Err(format!(
-                    "won deal {id} is associated with no company or contact"
-                ))
-            }
+        let client_id = deal_client(&id, companies, contacts)?;
+        let client_id = match client_id {
+            DealClient::Company(company) => conn.id_of(&company),
+            DealClient::Contact(contact) => conn.id_of(&format!("contact-{contact}")),
         };
         let created_at = instant(prop(deal, "closedate"), conn.tz)
             .or_else(|| instant(prop(deal, "createdate"), conn.tz))
@@ -490,5 +550,113 @@ impl HubSpot {
             status: stage,
             manager: text(prop(deal, "hubspot_owner_id")).and_then(|m| ctx.manager_for(&m)),
         })
+    }
+}
+
+/// Whom a won deal is credited to.
+#[derive(Debug, PartialEq, Eq)]
+enum DealClient {
+    Company(String),
+    Contact(String),
+}
+
+/// The client of deal `id`: its primary company; a company that is its only
+/// one; else, without companies, its only contact. Several companies of
+/// which none is primary, or several contacts and no company, do not say
+/// who bought: an error naming them (the deal is skipped with a warning).
+fn deal_client(
+    id: &str,
+    companies: &BTreeMap<String, Vec<Associated>>,
+    contacts: &BTreeMap<String, Vec<Associated>>,
+) -> Result<DealClient, String> {
+    let distinct = |map: &BTreeMap<String, Vec<Associated>>, primary_only: bool| {
+        map.get(id)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.primary || !primary_only)
+            .map(|a| a.id.clone())
+            .collect::<BTreeSet<String>>()
+    };
+    let primary = distinct(companies, true);
+    let all_companies = distinct(companies, false);
+    let mut chosen = if primary.is_empty() {
+        all_companies
+    } else {
+        primary
+    };
+    if chosen.len() == 1 {
+        return Ok(DealClient::Company(chosen.pop_first().unwrap_or_default()));
+    }
+    if !chosen.is_empty() {
+        let list: Vec<String> = chosen.into_iter().collect();
+        return Err(format!(
+            "won deal {id} is associated with companies {} and none is its primary company; mark the primary company of the deal in HubSpot",
+            list.join(", ")
+        ));
+    }
+    let mut people = distinct(contacts, false);
+    match people.len() {
+        0 => Err(format!(
+            "won deal {id} is associated with no company or contact"
+        )),
+        1 => Ok(DealClient::Contact(people.pop_first().unwrap_or_default())),
+        _ => {
+            let list: Vec<String> = people.into_iter().collect();
+            Err(format!(
+                "won deal {id} has no company and several contacts ({}); associate the buying company with the deal in HubSpot",
+                list.join(", ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linked(deal: &str, to: &[(&str, bool)]) -> BTreeMap<String, Vec<Associated>> {
+        [(
+            deal.to_string(),
+            to.iter()
+                .map(|(id, primary)| Associated {
+                    id: id.to_string(),
+                    primary: *primary,
+                })
+                .collect(),
+        )]
+        .into()
+    }
+
+    #[test]
+    fn the_primary_company_is_the_client_whatever_the_ids() {
+        let none = BTreeMap::new();
+        // HubSpot lists a primary company twice: typeId 5 and the unlabeled 341.
+        let companies = linked("7", &[("1001", false), ("99", false), ("1001", true)]);
+        assert_eq!(
+            deal_client("7", &companies, &none),
+            Ok(DealClient::Company("1001".into()))
+        );
+        let one = linked("7", &[("99", false)]);
+        assert_eq!(
+            deal_client("7", &one, &none),
+            Ok(DealClient::Company("99".into()))
+        );
+        let two = linked("7", &[("99", false), ("1001", false)]);
+        let error = deal_client("7", &two, &none).unwrap_err();
+        assert!(
+            error.contains("99, 1001") || error.contains("1001, 99"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_deal_without_a_company_is_its_only_contacts() {
+        let none = BTreeMap::new();
+        assert_eq!(
+            deal_client("7", &none, &linked("7", &[("301", false)])),
+            Ok(DealClient::Contact("301".into()))
+        );
+        assert!(deal_client("7", &none, &linked("7", &[("301", false), ("302", false)])).is_err());
+        assert!(deal_client("7", &none, &none).is_err());
     }
 }
