@@ -536,28 +536,55 @@ fn same_collection(key: &str, collection: &Url) -> bool {
 pub(crate) struct Dav {
     http: HttpClient,
     auth: Option<(String, Secret)>,
-    /// The configured URL: credentials go only to its host or a sibling
-    /// host of the same domain (iCloud answers from `pNN-caldav.icloud.com`).
+    /// The configured URL: credentials go only to its origin (scheme, host
+    /// and port), or over https to another host of the same registrable
+    /// domain (iCloud answers from `pNN-caldav.icloud.com`).
     origin: Url,
+}
+
+/// Whether a CalDAV password configured for `origin` may be sent to `url`.
+/// The exact origin always; otherwise only over https on the default port,
+/// to a named host (never an IP address) whose registrable domain (by the
+/// public-suffix list: `acme.co.uk`, not `co.uk`) is the origin's, or, for
+/// iCloud, to one of its partition hosts. Never https → http, never another
+/// port.
+pub(crate) fn may_send_password(origin: &Url, url: &Url) -> bool {
+    if origin.scheme() == url.scheme()
+        && origin.host() == url.host()
+        && origin.port_or_known_default() == url.port_or_known_default()
+    {
+        return true;
+    }
+    if url.scheme() != "https" || url.port().is_some() || origin.scheme() != "https" {
+        return false;
+    }
+    let (Some(url::Host::Domain(from)), Some(url::Host::Domain(to))) = (origin.host(), url.host())
+    else {
+        return false;
+    };
+    let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+    if is_icloud_caldav_host(&from) {
+        return is_icloud_caldav_host(&to);
+    }
+    let site = |host: &str| psl::domain_str(host).map(str::to_string);
+    matches!((site(&from), site(&to)), (Some(a), Some(b)) if a == b)
+}
+
+/// iCloud's CalDAV hosts: `caldav.icloud.com` and the partitions it
+/// redirects to (`p01-caldav.icloud.com` … `p99-…`), an explicit list
+/// rather than "anything under icloud.com".
+fn is_icloud_caldav_host(host: &str) -> bool {
+    if host == "caldav.icloud.com" {
+        return true;
+    }
+    host.strip_suffix("-caldav.icloud.com")
+        .and_then(|p| p.strip_prefix('p'))
+        .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Dav {
     fn may_authenticate(&self, url: &Url) -> bool {
-        let (Some(a), Some(b)) = (self.origin.host_str(), url.host_str()) else {
-            return false;
-        };
-        if a.eq_ignore_ascii_case(b) {
-            return true;
-        }
-        let domain = |h: &str| {
-            let labels: Vec<&str> = h.rsplitn(3, '.').collect();
-            if labels.len() >= 2 {
-                format!("{}.{}", labels[1], labels[0]).to_ascii_lowercase()
-            } else {
-                h.to_ascii_lowercase()
-            }
-        };
-        url.scheme() == "https" && domain(a) == domain(b) && a.contains('.')
+        may_send_password(&self.origin, url)
     }
 
     /// One request, redirects followed; a non-multistatus answer is an
@@ -677,5 +704,47 @@ mod tests {
         assert!(ok("https://p07-caldav.icloud.com/123/calendars/"));
         assert!(!ok("https://evil.example/123/"));
         assert!(!ok("http://p07-caldav.icloud.com/123/"));
+        assert!(!ok("https://evil.icloud.com/123/"));
+        assert!(!ok("https://p07-caldav.icloud.com:8443/123/"));
+    }
+
+    #[test]
+    fn the_password_follows_only_the_origin_or_its_own_site_over_https() {
+        let may = |from: &str, to: &str| {
+            may_send_password(&Url::parse(from).unwrap(), &Url::parse(to).unwrap())
+        };
+        // The exact origin, whatever the scheme (a loopback test server).
+        assert!(may(
+            "http://127.0.0.1:5232/dav/",
+            "http://127.0.0.1:5232/other/"
+        ));
+        assert!(may(
+            "https://dav.acme.co.uk/",
+            "https://dav.acme.co.uk:443/x/"
+        ));
+        // Another IP, port or scheme is another origin.
+        assert!(!may("http://127.0.0.1:5232/", "http://127.1.0.1:5232/"));
+        assert!(!may("https://127.0.0.1/", "https://127.1.0.1/"));
+        assert!(!may("http://127.0.0.1:5232/", "http://127.0.0.1:5233/"));
+        assert!(!may(
+            "https://dav.acme.example/",
+            "http://dav.acme.example/"
+        ));
+        assert!(!may(
+            "https://dav.acme.example/",
+            "https://dav.acme.example:8443/"
+        ));
+        // The same registrable domain by the public-suffix list.
+        assert!(may("https://dav.acme.co.uk/", "https://cal2.acme.co.uk/"));
+        assert!(!may("https://dav.acme.co.uk/", "https://evil.co.uk/"));
+        assert!(!may("https://dav.shop.msk.ru/", "https://evil.msk.ru/"));
+        assert!(may(
+            "https://dav.shop.msk.ru/",
+            "https://files.shop.msk.ru/"
+        ));
+        assert!(!may(
+            "https://dav.acme.example/",
+            "http://cal.acme.example/"
+        ));
     }
 }
