@@ -65,7 +65,61 @@ pub fn resolve(reference: &SecretRef, base_dir: &Path) -> Result<Secret> {
     if value.is_empty() {
         bail!("the secret {} is empty", describe(reference));
     }
+    remember(&value);
     Ok(Secret(value))
+}
+
+/// Every secret value this process has read, longest first, so that
+/// [`scrub`] can take them out of any text: provider error bodies echo
+/// requests (a token, a webhook URL) and would carry them into logs,
+/// `status` and the head's email.
+static KNOWN: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Shorter values are not scrubbed: they would cut ordinary words out of
+/// messages, and a credential that short protects nothing anyway.
+const MIN_SCRUBBED_CHARS: usize = 6;
+
+fn remember(value: &str) {
+    let mut parts = vec![value.to_string()];
+    // A URL secret (a Bitrix24 webhook) shows up in pieces too: its path
+    // segments (the webhook code) and query values, raw or encoded.
+    if let Ok(url) = reqwest::Url::parse(value) {
+        parts.extend(
+            url.path_segments()
+                .into_iter()
+                .flatten()
+                .filter(|segment| segment.len() >= 8)
+                .map(str::to_string),
+        );
+        parts.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+    }
+    let encoded: Vec<String> = parts
+        .iter()
+        .map(|p| url::form_urlencoded::byte_serialize(p.as_bytes()).collect())
+        .collect();
+    parts.extend(encoded);
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    for part in parts {
+        if part.chars().count() >= MIN_SCRUBBED_CHARS && !known.contains(&part) {
+            known.push(part);
+        }
+    }
+    known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+}
+
+/// `text` with every secret value read so far replaced by `[redacted]`.
+pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| text.contains(k.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for k in known.iter() {
+        if out.contains(k.as_str()) {
+            out = out.replace(k.as_str(), "[redacted]");
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Where a secret comes from, for messages (never its value).
@@ -239,6 +293,27 @@ fn plain_http_to_another_host(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secrets_read_are_scrubbed_from_any_text_raw_or_encoded() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "sk-live/4f9+Qz\n").unwrap();
+        std::fs::write(
+            dir.path().join("hook"),
+            "https://acme.bitrix24.ru/rest/1/w3bh00kc0de/",
+        )
+        .unwrap();
+        resolve(&SecretRef::File("key".into()), dir.path()).unwrap();
+        resolve(&SecretRef::File("hook".into()), dir.path()).unwrap();
+        let echoed = "401: bad key sk-live/4f9+Qz (sent as sk-live%2F4f9%2BQz) for \
+                      https://acme.bitrix24.ru/rest/1/w3bh00kc0de/crm.deal.list and w3bh00kc0de";
+        let clean = scrub(echoed);
+        for secret in ["sk-live/4f9+Qz", "sk-live%2F4f9%2BQz", "w3bh00kc0de"] {
+            assert!(!clean.contains(secret), "{clean}");
+        }
+        assert!(clean.contains("401: bad key [redacted]"), "{clean}");
+        assert_eq!(scrub("nothing secret here"), "nothing secret here");
+    }
+
     use super::*;
 
     #[test]
