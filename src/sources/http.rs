@@ -91,6 +91,19 @@ impl HttpError {
         }
     }
 
+    /// What went wrong, without the method and URL: `HTTP 503: …`,
+    /// `timed out …`, `unreadable JSON at line 1 column 5 (…)`. Connectors
+    /// put their own name and the API method before it (their URLs' paths
+    /// are safe to show; the redacted URL of this error is not needed).
+    pub fn reason(&self) -> String {
+        match self {
+            HttpError::Status { status, body, .. } => format!("HTTP {status}{}", body_hint(body)),
+            HttpError::Transport { message, .. } | HttpError::Body { message, .. } => {
+                message.clone()
+            }
+        }
+    }
+
     /// The response body of a status error (e.g. OAuth's `invalid_grant`).
     pub fn body(&self) -> Option<&str> {
         match self {
@@ -277,14 +290,15 @@ impl HttpClient {
             .with_max_delay(self.settings.max_backoff)
             .with_max_times(2)
             .with_jitter();
+        let (method, url) = request_names(&self.inner, &build);
         (|| async {
             let response = self.send(&build).await?;
             match serde_json::from_slice::<T>(&response.body) {
                 Ok(value) => Ok((value, response)),
                 Err(e) => Err(HttpError::Body {
-                    method: Method::GET,
-                    url: String::from("(response)"),
-                    message: format!("not the expected JSON: {e}"),
+                    method: method.clone(),
+                    url: url.clone(),
+                    message: unreadable_json(&e),
                 }),
             }
         })
@@ -306,10 +320,7 @@ impl HttpClient {
             .with_max_delay(self.settings.max_backoff)
             .with_max_times(self.settings.max_attempts.saturating_sub(1))
             .with_jitter();
-        let (method, url) = build(&self.inner)
-            .build()
-            .map(|r| (r.method().clone(), redact_url(r.url())))
-            .unwrap_or((Method::GET, String::from("(request)")));
+        let (method, url) = request_names(&self.inner, &build);
         (|| async {
             let response = self.send(&build).await?;
             match parse(&response) {
@@ -379,6 +390,33 @@ impl HttpClient {
             })
         }
     }
+}
+
+/// The method and redacted URL of the request `build` makes, for errors
+/// raised after its response arrived.
+fn request_names<F>(client: &reqwest::Client, build: &F) -> (Method, String)
+where
+    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+{
+    build(client)
+        .build()
+        .map(|r| (r.method().clone(), redact_url(r.url())))
+        .unwrap_or((Method::GET, String::from("(request)")))
+}
+
+/// `unreadable JSON at line 1 column 5 (expected value)`: where the body
+/// stopped making sense, without repeating the body (it may hold personal
+/// data).
+pub fn unreadable_json(e: &serde_json::Error) -> String {
+    let what = e.to_string();
+    let what = what
+        .rsplit_once(" at line ")
+        .map_or(what.as_str(), |(head, _)| head);
+    format!(
+        "unreadable JSON at line {} column {} ({what})",
+        e.line(),
+        e.column()
+    )
 }
 
 /// reqwest's error text without the URL (which may hold a token).
