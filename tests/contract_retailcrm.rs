@@ -586,14 +586,16 @@ async fn a_change_between_two_syncs_hours_apart_is_read_after_quiet_syncs() {
 /// client's; one without orders of their own is no client.
 #[tokio::test]
 async fn a_corporate_customers_contact_persons_and_site_belong_to_it() {
-    let mut account = Account::default();
     // 5042: only Romashka's contact person. 5039: its contact who also
     // buys for themself. 5050: an ordinary customer on gmail.
-    account.customers = vec![
-        customer(5042, "Пётр", "petr@romashka.example", 0, true),
-        customer(5039, "Анна", "anna@romashka.example", 1, false),
-        customer(5050, "Олег", "oleg@gmail.com", 1, false),
-    ];
+    let mut account = Account {
+        customers: vec![
+            customer(5042, "Пётр", "petr@romashka.example", 0, true),
+            customer(5039, "Анна", "anna@romashka.example", 1, false),
+            customer(5050, "Олег", "oleg@gmail.com", 1, false),
+        ],
+        ..Account::default()
+    };
     account.corporate = vec![corporate(5041, "ООО Ромашка", Some(5042), 11)];
     account
         .contacts
@@ -793,13 +795,15 @@ async fn an_unreadable_answer_names_the_provider_and_method() {
 /// Both give the same `meetings` and `report`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_company_through_csv_and_retailcrm_gives_the_same_meetings_and_report() {
-    let mut account = Account::default();
-    account.customers = vec![customer(101, "Борис", "boss@romashka.ru", 0, true), {
-        let mut sidorov = customer(3, "Сидоров", "sidorov@gmail.com", 0, false);
-        sidorov.as_object_mut().unwrap().remove("firstName");
-        sidorov["lastName"] = json!("Сидоров");
-        sidorov
-    }];
+    let mut account = Account {
+        customers: vec![customer(101, "Борис", "boss@romashka.ru", 0, true), {
+            let mut sidorov = customer(3, "Сидоров", "sidorov@gmail.com", 0, false);
+            sidorov.as_object_mut().unwrap().remove("firstName");
+            sidorov["lastName"] = json!("Сидоров");
+            sidorov
+        }],
+        ..Account::default()
+    };
     account.corporate = vec![
         corporate(1, "ООО Ромашка", Some(101), 11),
         corporate(2, "АО Вектор", None, 12),
