@@ -579,6 +579,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_json_body_that_never_parses_names_the_request_and_the_place() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"ok\": tru"))
+            .mount(&server)
+            .await;
+        let url = format!("{}/api/v5/orders?apiKey=s3cret&page=2", server.uri());
+        let error = fast()
+            .json::<serde_json::Value, _>(|c| c.get(&url))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.reason(),
+            "unreadable JSON at line 1 column 10 (EOF while parsing a value)"
+        );
+        let shown = error.to_string();
+        assert!(shown.starts_with("GET http://127.0.0.1:"), "{shown}");
+        assert!(shown.contains("/…/orders: "), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("(response)"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_truncated_json_body_is_fetched_again() {
         let server = MockServer::start().await;
         Mock::given(method("GET"))

@@ -766,6 +766,72 @@ mod tests {
         );
     }
 
+    /// Pages served from a script: `pages[i]` is (records' ids, next token).
+    async fn paged(paging: Paging<'_>, pages: &[(&[u64], Option<&str>)]) -> Result<Vec<Value>> {
+        let served = std::cell::Cell::new(0usize);
+        collect_pages_with(paging, |_| {
+            let (ids, next) = pages[served.get().min(pages.len() - 1)];
+            served.set(served.get() + 1);
+            async move {
+                Ok(Page {
+                    items: ids.iter().map(|id| json!({"id": id})).collect(),
+                    next: next.map(String::from),
+                })
+            }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_pagination_guard_stops_a_pager_that_repeats_itself() {
+        let named = || Paging {
+            name: "retailcrm GET /api/v5/orders",
+            ..Paging::default()
+        };
+        let read = paged(named(), &[(&[1, 2], Some("2")), (&[3], None)]).await;
+        assert_eq!(read.unwrap().len(), 3);
+
+        let token = paged(named(), &[(&[1], Some("a")), (&[2], Some("a"))]).await;
+        assert!(format!("{:#}", token.unwrap_err()).contains("points back"));
+
+        let identical = paged(named(), &[(&[1, 2], Some("2")), (&[1, 2], Some("3"))]).await;
+        let identical = format!("{:#}", identical.unwrap_err());
+        assert!(
+            identical.starts_with("retailcrm GET /api/v5/orders: page 2 is identical to page 1"),
+            "{identical}"
+        );
+
+        let stale = paged(
+            named(),
+            &[
+                (&[1, 2], Some("2")),
+                (&[3, 4], Some("3")),
+                (&[2, 1], Some("4")),
+            ],
+        )
+        .await;
+        assert!(format!("{:#}", stale.unwrap_err()).contains("ids do not advance"));
+
+        let backwards = Paging {
+            ascending_ids: true,
+            ..named()
+        };
+        let backwards = paged(backwards, &[(&[1, 5], Some("5")), (&[4, 9], None)]).await;
+        assert!(format!("{:#}", backwards.unwrap_err()).contains("ids must ascend"));
+
+        let capped = Paging {
+            max_pages: 3,
+            ..named()
+        };
+        let pages: Vec<(Vec<u64>, String)> = (0..5).map(|i| (vec![i], i.to_string())).collect();
+        let script: Vec<(&[u64], Option<&str>)> = pages
+            .iter()
+            .map(|(ids, next)| (ids.as_slice(), Some(next.as_str())))
+            .collect();
+        let capped = paged(capped, &script).await;
+        assert!(format!("{:#}", capped.unwrap_err()).contains("more than 3 pages"));
+    }
+
     #[test]
     fn unknown_currencies_are_refused_not_summed() {
         let money = Money::new(
