@@ -59,8 +59,7 @@ impl Account {
 }
 
 /// `GET /api/v5/reference/statuses`: statuses keyed by code, each with its
-/// group (shape of the SDK's ReferencesTest::testStatuses, also in
-/// /work/shared/fixtures/crm/retailcrm_v5_orders_statuses.json).
+/// group (shape of the SDK's tests/src/ResourceGroup/ReferencesTest.php::testStatuses).
 fn statuses() -> Value {
     json!({"success": true, "statuses": {
         "new": {"name": "Новый", "code": "new", "ordering": 10, "group": "new", "active": true},
