@@ -91,6 +91,19 @@ impl HttpError {
         }
     }
 
+    /// What went wrong, without the method and URL: `HTTP 503: …`,
+    /// `timed out …`, `unreadable JSON at line 1 column 5 (…)`. Connectors
+    /// put their own name and the API method before it (their URLs' paths
+    /// are safe to show; the redacted URL of this error is not needed).
+    pub fn reason(&self) -> String {
+        match self {
+            HttpError::Status { status, body, .. } => format!("HTTP {status}{}", body_hint(body)),
+            HttpError::Transport { message, .. } | HttpError::Body { message, .. } => {
+                message.clone()
+            }
+        }
+    }
+
     /// The response body of a status error (e.g. OAuth's `invalid_grant`).
     pub fn body(&self) -> Option<&str> {
         match self {
@@ -297,14 +310,15 @@ impl HttpClient {
             .with_max_delay(self.settings.max_backoff)
             .with_max_times(2)
             .with_jitter();
+        let (method, url) = request_names(&self.inner, &build);
         (|| async {
             let response = self.send(&build).await?;
             match serde_json::from_slice::<T>(&response.body) {
                 Ok(value) => Ok((value, response)),
                 Err(e) => Err(HttpError::Body {
-                    method: Method::GET,
-                    url: String::from("(response)"),
-                    message: format!("not the expected JSON: {e}"),
+                    method: method.clone(),
+                    url: url.clone(),
+                    message: unreadable_json(&e),
                 }),
             }
         })
@@ -326,10 +340,7 @@ impl HttpClient {
             .with_max_delay(self.settings.max_backoff)
             .with_max_times(self.settings.max_attempts.saturating_sub(1))
             .with_jitter();
-        let (method, url) = build(&self.inner)
-            .build()
-            .map(|r| (r.method().clone(), redact_url(r.url())))
-            .unwrap_or((Method::GET, String::from("(request)")));
+        let (method, url) = request_names(&self.inner, &build);
         (|| async {
             let response = self.send(&build).await?;
             match parse(&response) {
@@ -399,6 +410,33 @@ impl HttpClient {
             })
         }
     }
+}
+
+/// The method and redacted URL of the request `build` makes, for errors
+/// raised after its response arrived.
+fn request_names<F>(client: &reqwest::Client, build: &F) -> (Method, String)
+where
+    F: Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+{
+    build(client)
+        .build()
+        .map(|r| (r.method().clone(), redact_url(r.url())))
+        .unwrap_or((Method::GET, String::from("(request)")))
+}
+
+/// `unreadable JSON at line 1 column 5 (expected value)`: where the body
+/// stopped making sense, without repeating the body (it may hold personal
+/// data).
+pub fn unreadable_json(e: &serde_json::Error) -> String {
+    let what = e.to_string();
+    let what = what
+        .rsplit_once(" at line ")
+        .map_or(what.as_str(), |(head, _)| head);
+    format!(
+        "unreadable JSON at line {} column {} ({what})",
+        e.line(),
+        e.column()
+    )
 }
 
 /// reqwest's error text without the URL (which may hold a token).
@@ -558,6 +596,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(text, "<a><b/></a>");
+    }
+
+    #[tokio::test]
+    async fn a_json_body_that_never_parses_names_the_request_and_the_place() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"ok\": tru"))
+            .mount(&server)
+            .await;
+        let url = format!("{}/api/v5/orders?apiKey=s3cret&page=2", server.uri());
+        let error = fast()
+            .json::<serde_json::Value, _>(|c| c.get(&url))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.reason(),
+            "unreadable JSON at line 1 column 10 (EOF while parsing a value)"
+        );
+        let shown = error.to_string();
+        assert!(shown.starts_with("GET http://127.0.0.1:"), "{shown}");
+        assert!(shown.contains("/…/orders: "), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("(response)"),
+            "{shown}"
+        );
     }
 
     #[tokio::test]

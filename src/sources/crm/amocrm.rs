@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::common::{
-    clean_domain, clean_email, collect_pages, http_failure, instant, next_from_body, number, path,
-    text, texts, Batch, Connector, Page,
+    call_failure, clean_domain, clean_email, collect_pages_with, instant, next_from_body, number,
+    path, text, texts, Batch, Connector, Page, Paging,
 };
 use crate::config::{Config, CrmConfig};
 use crate::model::{Client, Order};
@@ -28,6 +28,7 @@ const RATE: f64 = 7.0;
 const PAGE: u64 = 250;
 /// The system "successfully realized" status of every pipeline.
 const WON: &str = "142";
+const PROVIDER: &str = "amocrm";
 const FIX: &str = "create a new long-lived token (amoCRM → Settings → Integrations → your private integration → Keys and scopes) and update `token`";
 
 pub struct AmoCrm {
@@ -59,7 +60,13 @@ impl Api<'_> {
                 .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             url.to_string()
         };
-        collect_pages(|next| {
+        let name = format!("{PROVIDER} GET /api/v4/{entity}");
+        let name = &name;
+        let paging = Paging {
+            name,
+            ..Paging::default()
+        };
+        collect_pages_with(paging, |next| {
             let url = next.unwrap_or_else(|| first.clone());
             async move {
                 let response = self
@@ -67,7 +74,9 @@ impl Api<'_> {
                     .http
                     .send(|c| c.get(&url).bearer_auth(self.token.expose()))
                     .await
-                    .map_err(|e| http_failure(e, "amoCRM", FIX))?;
+                    .map_err(|e| {
+                        call_failure(e, PROVIDER, &format!("GET /api/v4/{entity}"), FIX)
+                    })?;
                 // 204 No Content: nothing matches.
                 if response.status == reqwest::StatusCode::NO_CONTENT || response.body.is_empty() {
                     return Ok(Page {
@@ -75,8 +84,9 @@ impl Api<'_> {
                         next: None,
                     });
                 }
-                let body: Value = serde_json::from_slice(&response.body)
-                    .map_err(|e| anyhow::anyhow!("amoCRM /api/v4/{entity}: not JSON ({e})"))?;
+                let body: Value = serde_json::from_slice(&response.body).map_err(|e| {
+                    anyhow::anyhow!("{name}: {}", crate::sources::http::unreadable_json(&e))
+                })?;
                 Ok(Page {
                     items: path(&body, &format!("_embedded.{entity}"))
                         .and_then(Value::as_array)

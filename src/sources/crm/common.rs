@@ -25,9 +25,14 @@ use crate::secrets::Secret;
 use crate::sources::http::{HttpClient, HttpError};
 use crate::sources::{CrmFetch, SourceWarning};
 
-/// Upper bound on pages of one list: a runaway pager (a provider that keeps
-/// answering `next`) fails the sync instead of looping for ever.
-pub const MAX_PAGES: usize = 10_000;
+/// Upper bound on pages of one list. The guards of `collect_pages` stop a
+/// pager that repeats itself; this cap stops one that keeps inventing new
+/// pages. Sized to the largest list a real account gives us, the orders of a
+/// full read: 20 000 pages hold 2 M RetailCRM orders or HubSpot deals (100 a
+/// page), 5 M amoCRM leads (250) or 1 M Bitrix24 deals (50). At the slowest
+/// documented pace (Bitrix24, 2 requests/s) that read takes under 3 hours,
+/// one night; a list longer than that is a broken pager, not an account.
+pub const MAX_PAGES: usize = 20_000;
 
 /// One `[[crm]]`'s settings as every connector reads them.
 #[derive(Clone)]
@@ -496,29 +501,131 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// What the pagination guard knows about a list beyond its pages.
+#[derive(Debug, Clone, Default)]
+pub struct Paging<'a> {
+    /// Names the list in errors: `retailcrm GET /api/v5/orders`. Empty: "the API".
+    pub name: &'a str,
+    /// Path of a record's id (see `path`); `None`: `id` or `ID`.
+    pub id_path: Option<&'a str>,
+    /// Ids are numbers read in ascending order (Bitrix24's `filter[>ID]`,
+    /// `order[ID]=ASC`): each page must start after the last id of the one
+    /// before.
+    pub ascending_ids: bool,
+    /// Pages at most; 0: `MAX_PAGES`.
+    pub max_pages: usize,
+}
+
 /// Reads pages until one has no `next`: `fetch(None)` is the first page,
-/// `fetch(Some(token))` the following ones. Stops with an error after
-/// `MAX_PAGES` or when a provider repeats a token (it would loop).
-pub async fn collect_pages<F, Fut>(mut fetch: F) -> Result<Vec<Value>>
+/// `fetch(Some(token))` the following ones. `collect_pages_with` and its
+/// guards, with default `Paging`.
+pub async fn collect_pages<F, Fut>(fetch: F) -> Result<Vec<Value>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page>>,
 {
+    collect_pages_with(Paging::default(), fetch).await
+}
+
+/// `collect_pages` with the guard every connector shares: a page token
+/// asked for a second time, a page identical to the one before, a page
+/// whose every record was already read (ids that do not advance), ids going
+/// backwards where they must ascend, or more than `max_pages` pages stop the
+/// read with an error. The sync of that source then fails and keeps what is
+/// stored: a pager that loops must never end as a "complete" list that
+/// deletes whatever it did not reach.
+pub async fn collect_pages_with<F, Fut>(paging: Paging<'_>, mut fetch: F) -> Result<Vec<Value>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page>>,
+{
+    use std::collections::{HashMap, HashSet};
+    use std::hash::{Hash, Hasher};
+
+    let name = if paging.name.is_empty() {
+        "the API"
+    } else {
+        paging.name
+    };
+    let max_pages = if paging.max_pages == 0 {
+        MAX_PAGES
+    } else {
+        paging.max_pages
+    };
+    let id_of = |record: &Value| -> Option<String> {
+        match paging.id_path {
+            Some(at) => text(path(record, at)),
+            None => text(record.get("id")).or_else(|| text(record.get("ID"))),
+        }
+    };
+    let fingerprint = |items: &[Value]| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(items)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        hasher.finish()
+    };
+
     let mut all = Vec::new();
     let mut token: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
-    for _ in 0..MAX_PAGES {
+    // Token → the page that named it (tokens are not shown: a `next` link
+    // can carry a signed query).
+    let mut tokens: HashMap<String, usize> = HashMap::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut previous: Option<u64> = None;
+    let mut last_id: Option<f64> = None;
+    for number in 1..=max_pages {
         let page = fetch(token.clone()).await?;
+        if !page.items.is_empty() {
+            let print = fingerprint(&page.items);
+            if previous == Some(print) {
+                anyhow::bail!(
+                    "{name}: page {number} is identical to page {}; the API repeats itself, stopped reading (stored data kept)",
+                    number - 1
+                );
+            }
+            previous = Some(print);
+            let page_ids: Vec<String> = page.items.iter().filter_map(id_of).collect();
+            if number > 1
+                && page_ids.len() == page.items.len()
+                && page_ids.iter().all(|id| ids.contains(id))
+            {
+                anyhow::bail!(
+                    "{name}: page {number} holds only records already read (ids do not advance); stopped reading (stored data kept)"
+                );
+            }
+            if paging.ascending_ids {
+                for id in &page_ids {
+                    let Ok(value) = id.parse::<f64>() else {
+                        continue;
+                    };
+                    if last_id.is_some_and(|last| value <= last) {
+                        anyhow::bail!(
+                            "{name}: page {number} goes back to id {id}; ids must ascend, stopped reading (stored data kept)"
+                        );
+                    }
+                    last_id = Some(value);
+                }
+            }
+            ids.extend(page_ids);
+        }
         all.extend(page.items);
         match page.next {
-            Some(next) if seen.insert(next.clone()) => token = Some(next),
             Some(next) => {
-                anyhow::bail!("the API returned the page token `{next}` twice; stopped paging")
+                if let Some(first) = tokens.get(&next) {
+                    anyhow::bail!(
+                        "{name}: page {number} points back to the page that page {first} pointed to; stopped reading (stored data kept)"
+                    );
+                }
+                tokens.insert(next.clone(), number);
+                token = Some(next);
             }
             None => return Ok(all),
         }
     }
-    anyhow::bail!("more than {MAX_PAGES} pages; stopped paging")
+    anyhow::bail!(
+        "{name}: more than {max_pages} pages; stopped reading (stored data kept). A real list this long is unexpected: check the API's paging"
+    )
 }
 
 /// Page-number paging: the next page when `current` < `total_pages`.
@@ -560,6 +667,28 @@ pub fn link_header_next(headers: &HeaderMap) -> Option<String> {
 /// A non-empty text at `field` of a page body (cursor paging, `next` links).
 pub fn next_from_body(body: &Value, field: &str) -> Option<String> {
     text(path(body, field))
+}
+
+/// A failed API call as the administrator should read it, named by
+/// provider, method and path (`retailcrm GET /api/v5/orders: HTTP 503 …`):
+/// never the host's query string, which carries filters and sometimes keys.
+/// A rejected credential says what to do about it.
+pub fn call_failure(error: HttpError, provider: &str, call: &str, fix: &str) -> anyhow::Error {
+    let reason = error.reason();
+    match error.status() {
+        Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => anyhow!(
+            "{provider} {call}: {reason}; the key or token is expired, revoked or lacks rights: {fix}"
+        ),
+        _ => anyhow!("{provider} {call}: {reason}"),
+    }
+}
+
+/// `GET /api/v5/orders` for a URL: the method and the path, no query.
+pub fn call_name(method: &str, url: &str) -> String {
+    let path = reqwest::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| "(bad URL)".into());
+    format!("{method} {path}")
 }
 
 /// An HTTP failure as the administrator should read it: a rejected
@@ -635,6 +764,72 @@ mod tests {
             link_header_next(&headers).as_deref(),
             Some("https://x/api?page=3")
         );
+    }
+
+    /// Pages served from a script: `pages[i]` is (records' ids, next token).
+    async fn paged(paging: Paging<'_>, pages: &[(&[u64], Option<&str>)]) -> Result<Vec<Value>> {
+        let served = std::cell::Cell::new(0usize);
+        collect_pages_with(paging, |_| {
+            let (ids, next) = pages[served.get().min(pages.len() - 1)];
+            served.set(served.get() + 1);
+            async move {
+                Ok(Page {
+                    items: ids.iter().map(|id| json!({"id": id})).collect(),
+                    next: next.map(String::from),
+                })
+            }
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn the_pagination_guard_stops_a_pager_that_repeats_itself() {
+        let named = || Paging {
+            name: "retailcrm GET /api/v5/orders",
+            ..Paging::default()
+        };
+        let read = paged(named(), &[(&[1, 2], Some("2")), (&[3], None)]).await;
+        assert_eq!(read.unwrap().len(), 3);
+
+        let token = paged(named(), &[(&[1], Some("a")), (&[2], Some("a"))]).await;
+        assert!(format!("{:#}", token.unwrap_err()).contains("points back"));
+
+        let identical = paged(named(), &[(&[1, 2], Some("2")), (&[1, 2], Some("3"))]).await;
+        let identical = format!("{:#}", identical.unwrap_err());
+        assert!(
+            identical.starts_with("retailcrm GET /api/v5/orders: page 2 is identical to page 1"),
+            "{identical}"
+        );
+
+        let stale = paged(
+            named(),
+            &[
+                (&[1, 2], Some("2")),
+                (&[3, 4], Some("3")),
+                (&[2, 1], Some("4")),
+            ],
+        )
+        .await;
+        assert!(format!("{:#}", stale.unwrap_err()).contains("ids do not advance"));
+
+        let backwards = Paging {
+            ascending_ids: true,
+            ..named()
+        };
+        let backwards = paged(backwards, &[(&[1, 5], Some("5")), (&[4, 9], None)]).await;
+        assert!(format!("{:#}", backwards.unwrap_err()).contains("ids must ascend"));
+
+        let capped = Paging {
+            max_pages: 3,
+            ..named()
+        };
+        let pages: Vec<(Vec<u64>, String)> = (0..5).map(|i| (vec![i], i.to_string())).collect();
+        let script: Vec<(&[u64], Option<&str>)> = pages
+            .iter()
+            .map(|(ids, next)| (ids.as_slice(), Some(next.as_str())))
+            .collect();
+        let capped = paged(capped, &script).await;
+        assert!(format!("{:#}", capped.unwrap_err()).contains("more than 3 pages"));
     }
 
     #[test]

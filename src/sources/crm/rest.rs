@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::common::{
-    clean_domain, clean_email, collect_pages, flag, http_failure, instant, link_header_next,
-    next_from_body, next_when_full, number, path, text, texts, url_with, Batch, Connector, Page,
+    call_failure, call_name, clean_domain, clean_email, collect_pages_with, flag, instant,
+    link_header_next, next_from_body, next_when_full, number, path, text, texts, url_with, Batch,
+    Connector, Page, Paging,
 };
 use crate::config::{Config, CrmConfig, RestConfig, RestEndpoint, RestPagination};
 use crate::model::{Client, Order};
@@ -56,7 +57,17 @@ impl RestCrm {
     ) -> Result<Vec<Value>> {
         let first = self.render(&endpoint.url, since);
         let header = &header;
-        collect_pages(|token| {
+        // Errors name the endpoint by method and path: its query (filters,
+        // perhaps a key) is never shown.
+        let provider = format!("rest {}", self.conn.id);
+        let name = format!("{provider} {}", call_name("GET", &first));
+        let (provider, name) = (&provider, &name);
+        let paging = Paging {
+            name,
+            id_path: endpoint.fields.get("id").map(String::as_str),
+            ..Paging::default()
+        };
+        collect_pages_with(paging, |token| {
             let first = first.clone();
             async move {
                 let url = match (&endpoint.pagination, &token) {
@@ -108,15 +119,12 @@ impl RestCrm {
                         }
                     })
                     .await
-                    .map_err(|e| http_failure(e, &format!("CRM API {}", self.conn.id), FIX))?;
+                    .map_err(|e| call_failure(e, provider, &call_name("GET", &url), FIX))?;
                 let items = path(&body, &endpoint.items)
                     .and_then(Value::as_array)
                     .cloned()
                     .ok_or_else(|| {
-                        let shown = reqwest::Url::parse(&url)
-                            .map(|u| crate::sources::http::redact_url(&u))
-                            .unwrap_or_default();
-                        anyhow!("{shown}: no array at `{}` in the answer", endpoint.items)
+                        anyhow!("{name}: no array at `{}` in the answer", endpoint.items)
                     })?;
                 let count = items.len();
                 let next = match &endpoint.pagination {
