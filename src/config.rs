@@ -305,6 +305,10 @@ pub struct SyncConfig {
     pub days_ahead: i64,
     /// Per-series cap on expanded instances; hitting it is reported.
     pub max_instances: usize,
+    /// Largest answer read from a network source, in MiB; default 32 for
+    /// API pages and 256 for whole calendars (`ics_url`, CalDAV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_mb: Option<u64>,
 }
 
 impl Default for SyncConfig {
@@ -313,6 +317,7 @@ impl Default for SyncConfig {
             days_back: 400,
             days_ahead: 30,
             max_instances: 10_000,
+            max_response_mb: None,
         }
     }
 }

@@ -30,19 +30,35 @@ pub struct HttpSettings {
     pub max_concurrent: usize,
     /// Requests per second per host unless set with `HttpClient::limit_host`.
     pub default_rate: f64,
+    /// Everything one request may take, its retries and their waits
+    /// included: a server that answers slowly, or drips its body a byte at
+    /// a time, holds a sync at most this long.
+    pub deadline: Duration,
+    /// Largest response body read; a larger one fails at once, without
+    /// retrying (it would be as large again). See `body_limit_for`.
+    pub max_body_bytes: usize,
 }
+
+/// A body limit that suits API pages: JSON pages of 100–1 000 records are
+/// kilobytes to a few megabytes.
+pub const API_BODY_LIMIT: usize = 32 << 20;
+/// A body limit that suits whole calendars (`ics_url` feeds, CalDAV
+/// reports): a busy calendar of years is tens of megabytes.
+pub const CALENDAR_BODY_LIMIT: usize = 256 << 20;
 
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
             max_attempts: 5,
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(300),
+            max_retry_after: Duration::from_secs(30),
             max_concurrent: 8,
             default_rate: 10.0,
+            deadline: Duration::from_secs(60),
+            max_body_bytes: API_BODY_LIMIT,
         }
     }
 }
@@ -68,6 +84,14 @@ pub enum HttpError {
     },
     #[error("{method} {url}: unreadable response: {message}")]
     Body {
+        method: Method,
+        url: String,
+        message: String,
+    },
+    /// A limit of ours was reached (body size, the request's deadline, a
+    /// redirect to another origin): retrying would meet it again.
+    #[error("{method} {url}: {message}")]
+    Refused {
         method: Method,
         url: String,
         message: String,
@@ -98,9 +122,9 @@ impl HttpError {
     pub fn reason(&self) -> String {
         match self {
             HttpError::Status { status, body, .. } => format!("HTTP {status}{}", body_hint(body)),
-            HttpError::Transport { message, .. } | HttpError::Body { message, .. } => {
-                message.clone()
-            }
+            HttpError::Transport { message, .. }
+            | HttpError::Body { message, .. }
+            | HttpError::Refused { message, .. } => message.clone(),
         }
     }
 
@@ -120,6 +144,7 @@ impl HttpError {
                     || (*status == StatusCode::FORBIDDEN && is_rate_limit_refusal(body))
             }
             HttpError::Transport { .. } | HttpError::Body { .. } => true,
+            HttpError::Refused { .. } => false,
         }
     }
 
@@ -160,21 +185,44 @@ fn is_rate_limit_refusal(body: &str) -> bool {
     })
 }
 
-/// A URL as it may appear in logs and errors: scheme, host and the last
-/// path segment; no query, no credentials, no inner path (tokens live there).
+/// A URL as it may appear in logs and errors: `scheme://host[:port]/…`.
+/// Nothing of the path or query: tokens live there (a Bitrix24 webhook's
+/// code, the last segment of iCloud and Nextcloud feed links, `?token=`).
 pub fn redact_url(url: &Url) -> String {
     let host = url.host_str().unwrap_or("?");
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let last = url
-        .path_segments()
-        .and_then(|mut s| s.next_back())
-        .unwrap_or("");
-    let inner = url.path_segments().map_or(0, |s| s.count()) > 1;
-    format!(
-        "{}://{host}{port}/{}{last}",
-        url.scheme(),
-        if inner { "…/" } else { "" }
-    )
+    let rest = if url.path() == "/" && url.query().is_none() {
+        ""
+    } else {
+        "…"
+    };
+    format!("{}://{host}{port}/{rest}", url.scheme())
+}
+
+/// Whether two URLs share scheme, host and port: credentials are sent only
+/// to the origin they were configured for.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
+}
+
+/// Redirects are followed only within their origin. A redirect elsewhere
+/// (another host, port, or https → http) is not followed: reqwest strips
+/// only `Authorization` and `Cookie` on its way, not an `X-API-KEY` or a
+/// custom header, and the new address may be an attacker's.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .last()
+            .is_some_and(|from| same_origin(from, attempt.url()));
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if same {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// One successful response, body read.
@@ -200,9 +248,22 @@ impl HttpResponse {
     }
 }
 
+/// What every client of ours shares: timeouts, our User-Agent, and no
+/// `Referer` (it would carry the previous URL, webhook code or `?token=`
+/// included, to the next host).
+fn client_builder(settings: &HttpSettings) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout)
+        .referer(false)
+        .user_agent(concat!("meetledger/", env!("CARGO_PKG_VERSION")))
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// `false` for WebDAV's client, which handles 3xx itself.
+    follows_redirects: bool,
     settings: HttpSettings,
     permits: Arc<Semaphore>,
     /// Host → (minimum spacing, next free instant).
@@ -211,13 +272,12 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(settings: HttpSettings) -> anyhow::Result<HttpClient> {
-        let inner = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .user_agent(concat!("meetledger/", env!("CARGO_PKG_VERSION")))
+        let inner = client_builder(&settings)
+            .redirect(same_origin_redirects())
             .build()?;
         Ok(HttpClient {
             inner,
+            follows_redirects: true,
             permits: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
             pacing: Arc::new(Mutex::new(HashMap::new())),
             settings,
@@ -234,18 +294,24 @@ impl HttpClient {
     /// `HttpError::Status` with the `Location` header). WebDAV needs this:
     /// reqwest turns a redirected PROPFIND or REPORT into a GET.
     pub fn without_redirects(&self) -> anyhow::Result<HttpClient> {
-        let inner = reqwest::Client::builder()
-            .connect_timeout(self.settings.connect_timeout)
-            .timeout(self.settings.timeout)
-            .user_agent(concat!("meetledger/", env!("CARGO_PKG_VERSION")))
+        let inner = client_builder(&self.settings)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(HttpClient {
             inner,
+            follows_redirects: false,
             settings: self.settings.clone(),
             permits: self.permits.clone(),
             pacing: self.pacing.clone(),
         })
+    }
+
+    /// This client with another body limit (calendars are larger than API
+    /// pages); pacing and the concurrency bound stay shared.
+    pub fn with_body_limit(&self, bytes: usize) -> HttpClient {
+        let mut client = self.clone();
+        client.settings.max_body_bytes = bytes;
+        client
     }
 
     /// Sets a host's rate (requests per second): amoCRM 7, Bitrix24 2…
@@ -286,7 +352,7 @@ impl HttpClient {
             .with_max_times(self.settings.max_attempts.saturating_sub(1))
             .with_jitter();
         let max_retry_after = self.settings.max_retry_after;
-        (|| self.attempt(&build))
+        let retried = (|| self.attempt(&build))
             .retry(backoff)
             .when(HttpError::retryable)
             .adjust(move |error: &HttpError, planned| match error.retry_after() {
@@ -294,8 +360,21 @@ impl HttpClient {
                 Some(wait) => planned.map(|p| p.max(wait)).or(Some(wait)),
                 None => planned,
             })
-            .notify(|error, wait| tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "request failed; retrying"))
-            .await
+            .notify(|error, wait| tracing::warn!(error = %error, retry_in_ms = wait.as_millis() as u64, "request failed; retrying"));
+        match tokio::time::timeout(self.settings.deadline, retried).await {
+            Ok(result) => result,
+            Err(_) => {
+                let (method, url) = request_names(&self.inner, &build);
+                Err(HttpError::Refused {
+                    method,
+                    url,
+                    message: format!(
+                        "no complete answer within {} s (retries included); the next sync tries again",
+                        self.settings.deadline.as_secs()
+                    ),
+                })
+            }
+        }
     }
 
     /// `send`, then the body parsed as JSON. A body that does not parse (a
@@ -389,16 +468,43 @@ impl HttpClient {
             })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| HttpError::Body {
-            method: method.clone(),
-            url: url.clone(),
-            message: describe_transport(&e),
-        })?;
+        if self.follows_redirects && status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+            // Only a redirect to another origin is left unfollowed.
+            let to = headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| response.url().join(l).ok())
+                .map_or_else(|| "an unreadable address".to_string(), |u| redact_url(&u));
+            return Err(HttpError::Refused {
+                method,
+                url,
+                message: format!(
+                    "redirected to another origin ({to}): not followed, so no credential leaves its origin; if that is the right address now, configure it"
+                ),
+            });
+        }
+        let body = read_body(response, self.settings.max_body_bytes)
+            .await
+            .map_err(|(limit_reached, message)| {
+                if limit_reached {
+                    HttpError::Refused {
+                        method: method.clone(),
+                        url: url.clone(),
+                        message,
+                    }
+                } else {
+                    HttpError::Body {
+                        method: method.clone(),
+                        url: url.clone(),
+                        message,
+                    }
+                }
+            })?;
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             Ok(HttpResponse {
                 status,
                 headers,
-                body: body.to_vec(),
+                body,
             })
         } else {
             Err(HttpError::Status {
@@ -410,6 +516,41 @@ impl HttpClient {
             })
         }
     }
+}
+
+/// Reads a body chunk by chunk up to `limit` bytes, so a huge or endless
+/// answer costs at most the limit in memory. Errors: (limit reached, why).
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, (bool, String)> {
+    let too_large = || {
+        (
+            true,
+            format!(
+                "the answer is larger than {} MiB; refused (raise [sync] max_response_mb if it is genuine)",
+                limit >> 20
+            ),
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| (false, describe_transport(&e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The method and redacted URL of the request `build` makes, for errors
@@ -483,7 +624,11 @@ mod tests {
     fn urls_in_logs_keep_no_token() {
         let url = Url::parse("https://acme.bitrix24.ru/rest/1/s3cr3tcode/crm.deal.list?auth=abc")
             .unwrap();
-        assert_eq!(redact_url(&url), "https://acme.bitrix24.ru/…/crm.deal.list");
+        assert_eq!(redact_url(&url), "https://acme.bitrix24.ru/…");
+        // iCloud and Nextcloud feed links: the last segment is the secret.
+        let feed = Url::parse("https://p07-caldav.icloud.com:8443/published/2/MTIzNDU2Nzg5").unwrap();
+        assert_eq!(redact_url(&feed), "https://p07-caldav.icloud.com:8443/…");
+        assert_eq!(redact_url(&Url::parse("http://127.0.0.1/").unwrap()), "http://127.0.0.1/");
     }
 
     #[tokio::test]
@@ -616,7 +761,7 @@ mod tests {
         );
         let shown = error.to_string();
         assert!(shown.starts_with("GET http://127.0.0.1:"), "{shown}");
-        assert!(shown.contains("/…/orders: "), "{shown}");
+        assert!(shown.contains("/…: "), "{shown}");
         assert!(
             !shown.contains("s3cret") && !shown.contains("(response)"),
             "{shown}"

@@ -130,7 +130,10 @@ impl CalendarSource for IcsUrlSource {
             None => None,
         };
         if self.http.is_none() {
-            self.http = Some(HttpClient::new(ctx.http.clone())?);
+            self.http = Some(
+                HttpClient::new(ctx.http.clone())?
+                    .with_body_limit(ctx.body_limit(super::http::CALENDAR_BODY_LIMIT)),
+            );
         }
         let http = self.http.as_ref().expect("set above");
         let window = window_key(ctx);

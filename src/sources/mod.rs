@@ -35,19 +35,33 @@ pub struct SyncContext {
     /// Timeouts, retries and pacing of network sources (tests shorten the
     /// backoff here).
     pub http: http::HttpSettings,
+    /// `[sync] max_response_mb` in bytes, when set.
+    pub configured_limit: Option<usize>,
 }
 
 impl SyncContext {
     pub fn new(config: &Config, now: DateTime<Utc>) -> SyncContext {
+        let configured_limit = config.sync.max_response_mb.map(|mb| (mb as usize) << 20);
+        let mut http = http::HttpSettings::default();
+        if let Some(limit) = configured_limit {
+            http.max_body_bytes = limit;
+        }
         SyncContext {
+            configured_limit,
             now,
             tz: config.tz(),
             window_start: now - Duration::days(config.sync.days_back),
             window_end: now + Duration::days(config.sync.days_ahead),
             max_instances: config.sync.max_instances,
             managers: config.managers.clone(),
-            http: http::HttpSettings::default(),
+            http,
         }
+    }
+
+    /// The body limit for a kind of source: `[sync] max_response_mb` when
+    /// set, else the kind's default (`http::CALENDAR_BODY_LIMIT`…).
+    pub fn body_limit(&self, default: usize) -> usize {
+        self.configured_limit.unwrap_or(default)
     }
 
     pub fn expand_options(&self) -> ExpandOptions {

@@ -127,7 +127,9 @@ impl CalendarSource for CaldavSource {
             _ => None,
         };
         let dav = Dav {
-            http: HttpClient::new(ctx.http.clone())?.without_redirects()?,
+            http: HttpClient::new(ctx.http.clone())?
+                .without_redirects()?
+                .with_body_limit(ctx.body_limit(super::http::CALENDAR_BODY_LIMIT)),
             auth,
             origin: base.clone(),
         };

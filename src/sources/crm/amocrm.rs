@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::common::{
-    call_failure, clean_domain, clean_email, collect_pages_with, instant, next_from_body, number,
-    path, text, texts, Batch, Connector, Page, Paging,
+    call_failure, clean_domain, clean_email, collect_pages_with, instant, next_from_body,
+    next_page_on_origin, number, path, text, texts, Batch, Connector, Page, Paging,
 };
 use crate::config::{Config, CrmConfig};
 use crate::model::{Client, Order};
@@ -67,8 +67,12 @@ impl Api<'_> {
             ..Paging::default()
         };
         collect_pages_with(paging, |next| {
-            let url = next.unwrap_or_else(|| first.clone());
+            let url = match next {
+                Some(next) => next_page_on_origin(&first, &next, name),
+                None => Ok(first.clone()),
+            };
             async move {
+                let url = url?;
                 let response = self
                     .conn
                     .http

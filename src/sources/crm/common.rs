@@ -641,6 +641,25 @@ pub fn next_when_full(position: u64, step: u64, items: usize, size: u64) -> Opti
     (items as u64 >= size && items > 0).then(|| (position + step).to_string())
 }
 
+/// A next-page link (amoCRM's `_links.next.href`, a `Link: rel=next`),
+/// resolved against `base` and accepted only on `base`'s origin: the next
+/// request carries the credential, and a link to another host (written by
+/// whoever controls the answer) would hand it over.
+pub fn next_page_on_origin(base: &str, next: &str, name: &str) -> Result<String> {
+    let base = reqwest::Url::parse(base).map_err(|e| anyhow!("{name}: bad URL: {e}"))?;
+    let url = base
+        .join(next.trim())
+        .map_err(|e| anyhow!("{name}: the next-page link cannot be read: {e}"))?;
+    if !crate::sources::http::same_origin(&base, &url) {
+        anyhow::bail!(
+            "{name}: the next-page link points to another origin ({}); not followed, so the credential stays with {}",
+            crate::sources::http::redact_url(&url),
+            crate::sources::http::redact_url(&base)
+        );
+    }
+    Ok(url.to_string())
+}
+
 /// The `rel="next"` target of an RFC 8288 `Link` header.
 pub fn link_header_next(headers: &HeaderMap) -> Option<String> {
     headers

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::common::{
     call_failure, call_name, clean_domain, clean_email, collect_pages_with, flag, instant,
-    link_header_next, next_from_body, next_when_full, number, path, text, texts, url_with, Batch,
-    Connector, Page, Paging,
+    link_header_next, next_from_body, next_page_on_origin, next_when_full, number, path, text,
+    texts, url_with, Batch, Connector, Page, Paging,
 };
 use crate::config::{Config, CrmConfig, RestConfig, RestEndpoint, RestPagination};
 use crate::model::{Client, Order};
@@ -103,9 +103,7 @@ impl RestCrm {
                         url_with(&first, &[(param.clone(), cursor.clone())])?
                     }
                     (RestPagination::Cursor { .. }, None) => first.clone(),
-                    (RestPagination::Link, Some(next)) => {
-                        reqwest::Url::parse(&first)?.join(next)?.to_string()
-                    }
+                    (RestPagination::Link, Some(next)) => next_page_on_origin(&first, next, name)?,
                     (RestPagination::Link, None) => first.clone(),
                 };
                 let (body, response) = self
