@@ -252,6 +252,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         _ => {}
     }
     let config = Config::load(&cli.config)?;
+    crate::secrets::learn(&config);
     let period = |p: &Option<String>| -> Result<Period> {
         match p {
             Some(p) => p.parse().map_err(usage),
@@ -724,7 +725,7 @@ fn status(
                     "id": id,
                     "kind": state.kind,
                     "last_success": state.last_success,
-                    "last_error": state.last_error,
+                    "last_error": state.last_error.as_deref().map(|e| crate::secrets::scrub(e).into_owned()),
                     "last_error_at": state.last_error_at,
                     "cursor_age_seconds": state.cursor_at.as_deref()
                         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
@@ -765,7 +766,9 @@ fn status(
                 .and_then(|s| age(now, &s.cursor_at))
                 .unwrap_or_else(|| "—".into()),
             state.map_or(0, |s| s.skipped),
-            escape_controls(&state.and_then(|s| s.last_error.clone()).unwrap_or_default()),
+            escape_controls(&crate::secrets::scrub(
+                &state.and_then(|s| s.last_error.clone()).unwrap_or_default()
+            )),
         )?;
         if let Some((_, provider, why)) = reauth.iter().find(|(s, _, _)| s == id) {
             writeln!(

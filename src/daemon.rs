@@ -234,6 +234,7 @@ struct Current {
 pub async fn run(config_path: PathBuf, fixed_now: Option<DateTime<Utc>>) -> Result<()> {
     let clock = Clock::starting_at(fixed_now);
     let mut config = Arc::new(Config::load(&config_path)?);
+    crate::secrets::learn(&config);
     let mut store = Some(crate::cli::open_store(&config)?);
     let mut scheduler = Scheduler::new(&config)?;
     let mut terminate = signal(SignalKind::terminate())?;

@@ -1,6 +1,7 @@
 //! Log output: which events are written (the filter from `MEETLEDGER_LOG`,
-//! else `RUST_LOG`, else `warn`) and how each line looks. Every line is one
-//! line: control characters that reach a message from calendar titles,
+//! else `RUST_LOG`, else `warn`) and how each line looks. No line carries a
+//! secret value read by this process (`secrets::scrub`), at any level. Every
+//! line is one line: control characters that reach a message from calendar titles,
 //! provider error bodies or file names (ESC, CR, LF…) are escaped, so data
 //! can neither forge a log line nor drive the terminal. Under systemd
 //! (`JOURNAL_STREAM` set) each line starts with its syslog priority (`<3>`
@@ -69,7 +70,7 @@ where
         if self.journal {
             write!(writer, "<{}>", syslog_priority(*event.metadata().level()))?;
         }
-        writer.write_str(&escape_controls(line))?;
+        writer.write_str(&escape_controls(&crate::secrets::scrub(line)))?;
         writer.write_char('\n')
     }
 }

@@ -7,6 +7,24 @@ use meetledger::cli::{Cli, LogFormat, UsageError};
 use meetledger::config::ConfigErrors;
 
 fn main() {
+    // A panic message can quote data (a provider's answer): shown scrubbed
+    // of secrets and escaped, like every log line.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        eprintln!(
+            "meetledger: internal error{place}: {}",
+            meetledger::logging::escape_controls(&meetledger::secrets::scrub(&message))
+        );
+    }));
     let cli = Cli::parse();
     if let Err(message) = init_logging(cli.log_format) {
         eprintln!("meetledger: bad log filter {message}");
@@ -29,7 +47,8 @@ fn main() {
         Err(e) => {
             let usage = e.downcast_ref::<ConfigErrors>().is_some()
                 || e.downcast_ref::<UsageError>().is_some();
-            eprintln!("meetledger: {e:#}");
+            let message = meetledger::secrets::scrub(&format!("{e:#}")).into_owned();
+            eprintln!("meetledger: {message}");
             if usage {
                 2
             } else {

@@ -251,7 +251,9 @@ fn finish(
             })
         }
         Err(e) => {
-            let message = format!("{e:#}");
+            // Provider error bodies may echo the request, credential and
+            // all: scrubbed before the message is kept or shown anywhere.
+            let message = crate::secrets::scrub(&format!("{e:#}")).into_owned();
             tracing::error!(source = %id, error = %message, "sync failed");
             store.record_failure(&id, &kind, &message, now)?;
             Ok(SourceOutcome {

@@ -131,6 +131,64 @@ pub fn describe(reference: &SecretRef) -> String {
     }
 }
 
+/// Every secret reference of the config, with its key.
+fn references(config: &crate::config::Config) -> Vec<(String, &SecretRef)> {
+    let mut out = Vec::new();
+    for (i, c) in config.calendars.iter().enumerate() {
+        out.extend(
+            c.password
+                .as_ref()
+                .map(|r| (format!("calendar[{i}].password"), r)),
+        );
+        out.extend(
+            c.client_secret
+                .as_ref()
+                .map(|r| (format!("calendar[{i}].client_secret"), r)),
+        );
+    }
+    for (i, c) in config.crms.iter().enumerate() {
+        for (name, r) in [
+            ("api_key", &c.api_key),
+            ("token", &c.token),
+            ("webhook", &c.webhook),
+        ] {
+            out.extend(r.as_ref().map(|r| (format!("crm[{i}].{name}"), r)));
+        }
+    }
+    if let Some(g) = &config.google {
+        out.extend(
+            g.client_secret
+                .as_ref()
+                .map(|r| ("google.client_secret".to_string(), r)),
+        );
+    }
+    if let Some(m) = &config.microsoft {
+        out.extend(
+            m.client_secret
+                .as_ref()
+                .map(|r| ("microsoft.client_secret".to_string(), r)),
+        );
+    }
+    if let Some(smtp) = config.email.as_ref().and_then(|e| e.smtp.as_ref()) {
+        out.extend(
+            smtp.password
+                .as_ref()
+                .map(|r| ("email.smtp.password".to_string(), r)),
+        );
+    }
+    out
+}
+
+/// Reads every configured secret that can be read, so that [`scrub`] knows
+/// them before anything is printed (`status` shows stored errors; a panic
+/// may quote an answer). The service-account key is a JSON document, not a
+/// value that appears in text; it is left out.
+pub fn learn(config: &crate::config::Config) {
+    for (_, reference) in references(config) {
+        let _ = resolve(reference, &config.base_dir);
+    }
+}
+
 /// What `check-config` finds wrong with how secrets are kept and sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretProblem {

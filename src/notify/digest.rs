@@ -488,7 +488,7 @@ pub fn head_digest(input: &DigestInput) -> HeadDigest {
                 kind: "source_failing".into(),
                 subject: source.id.clone(),
                 since: last_success.map(|t| style.local_date(t)),
-                detail: Some(error.clone()),
+                detail: Some(crate::secrets::scrub(error).into_owned()),
             });
         }
     }

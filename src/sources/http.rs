@@ -620,15 +620,71 @@ mod tests {
         .unwrap()
     }
 
+    /// A server that sends its headers, then one byte of body every 200 ms
+    /// for ever: a request must end at its deadline, retries included.
+    fn dripping_server() -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 2048];
+                    let _ = stream.read(&mut buf);
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+                    while stream.write_all(b"x").is_ok() {
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                });
+            }
+        });
+        format!("http://127.0.0.1:{port}/feed.ics")
+    }
+
+    #[tokio::test]
+    async fn a_slowly_dripping_body_ends_at_the_request_deadline() {
+        let url = dripping_server();
+        let client = HttpClient::new(HttpSettings {
+            timeout: Duration::from_secs(30),
+            deadline: Duration::from_millis(1500),
+            ..fast().settings
+        })
+        .unwrap();
+        let error = client.send(|c| c.get(&url)).await.unwrap_err();
+        assert!(matches!(error, HttpError::Refused { .. }), "{error}");
+        assert!(error.to_string().contains("no complete answer within"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_without_a_retry() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(3 << 20)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client = fast().with_body_limit(1 << 20);
+        let error = client
+            .send(|c| c.get(format!("{}/big", server.uri())))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("larger than 1 MiB"), "{error}");
+    }
+
     #[test]
     fn urls_in_logs_keep_no_token() {
         let url = Url::parse("https://acme.bitrix24.ru/rest/1/s3cr3tcode/crm.deal.list?auth=abc")
             .unwrap();
         assert_eq!(redact_url(&url), "https://acme.bitrix24.ru/…");
         // iCloud and Nextcloud feed links: the last segment is the secret.
-        let feed = Url::parse("https://p07-caldav.icloud.com:8443/published/2/MTIzNDU2Nzg5").unwrap();
+        let feed =
+            Url::parse("https://p07-caldav.icloud.com:8443/published/2/MTIzNDU2Nzg5").unwrap();
         assert_eq!(redact_url(&feed), "https://p07-caldav.icloud.com:8443/…");
-        assert_eq!(redact_url(&Url::parse("http://127.0.0.1/").unwrap()), "http://127.0.0.1/");
+        assert_eq!(
+            redact_url(&Url::parse("http://127.0.0.1/").unwrap()),
+            "http://127.0.0.1/"
+        );
     }
 
     #[tokio::test]

@@ -771,6 +771,26 @@ mod tests {
     }
 
     #[test]
+    fn next_page_links_are_followed_only_on_the_configured_origin() {
+        let base = "https://acme.amocrm.ru/api/v4/leads?limit=250";
+        let ok = |next: &str| next_page_on_origin(base, next, "amocrm GET /api/v4/leads");
+        assert_eq!(
+            ok("/api/v4/leads?page=2").unwrap(),
+            "https://acme.amocrm.ru/api/v4/leads?page=2"
+        );
+        assert!(ok("https://acme.amocrm.ru/api/v4/leads?page=3").is_ok());
+        for foreign in [
+            "https://evil.example/api/v4/leads?page=2",
+            "http://acme.amocrm.ru/api/v4/leads?page=2",
+            "https://acme.amocrm.ru:8443/api/v4/leads?page=2",
+            "//evil.example/steal",
+        ] {
+            let error = ok(foreign).unwrap_err().to_string();
+            assert!(error.contains("another origin"), "{foreign}: {error}");
+        }
+    }
+
+    #[test]
     fn link_headers_name_the_next_page() {
         let mut headers = HeaderMap::new();
         headers.insert(
