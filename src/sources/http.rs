@@ -32,7 +32,8 @@ pub struct HttpSettings {
     pub default_rate: f64,
     /// Everything one request may take, its retries and their waits
     /// included: a server that answers slowly, or drips its body a byte at
-    /// a time, holds a sync at most this long.
+    /// a time, holds a sync at most this long (45 s: a whole `sync` against
+    /// such a server stays within a minute).
     pub deadline: Duration,
     /// Largest response body read; a larger one fails at once, without
     /// retrying (it would be as large again). See `body_limit_for`.
@@ -57,7 +58,7 @@ impl Default for HttpSettings {
             max_retry_after: Duration::from_secs(30),
             max_concurrent: 8,
             default_rate: 10.0,
-            deadline: Duration::from_secs(60),
+            deadline: Duration::from_secs(45),
             max_body_bytes: API_BODY_LIMIT,
         }
     }
