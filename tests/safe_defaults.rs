@@ -356,3 +356,37 @@ token = { file = "secrets/missing.token" }
         "a credential missing inside the unit fails"
     );
 }
+
+#[test]
+fn a_csv_export_with_a_giant_line_fails_its_source_and_keeps_the_stored_orders() {
+    let company = Company::new("");
+    company.orders(&["o1,c1,2026-11-20,1000,RUB,paid,ivanov"]);
+    company.ok(NOW, &["sync"]);
+    // A 5 MiB "row": a broken or hostile export, not data.
+    company.orders(&[
+        "o1,c1,2026-11-20,1000,RUB,paid,ivanov",
+        &format!("o2,c1,2026-11-21,{},RUB,paid,ivanov", "9".repeat(5 << 20)),
+    ]);
+    let run = company.run(NOW, &["sync"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let status = company.ok(NOW, &["status", "--format", "json"]).json();
+    let crm = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "main")
+        .unwrap()
+        .clone();
+    assert!(
+        crm["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("a line of 5 MiB"),
+        "{crm:#}"
+    );
+    let db = rusqlite::Connection::open(company.path("ledger.db")).unwrap();
+    let orders: i64 = db
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orders, 1, "the stored order was kept");
+}

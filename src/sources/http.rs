@@ -654,7 +654,10 @@ mod tests {
         .unwrap();
         let error = client.send(|c| c.get(&url)).await.unwrap_err();
         assert!(matches!(error, HttpError::Refused { .. }), "{error}");
-        assert!(error.to_string().contains("no complete answer within"), "{error}");
+        assert!(
+            error.to_string().contains("no complete answer within"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

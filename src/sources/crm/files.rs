@@ -353,6 +353,26 @@ enum RowSource {
     },
 }
 
+/// Longest line a CRM export may have. Real rows are well under a kilobyte;
+/// a line of hundreds of megabytes is a broken or hostile file, and reading
+/// it as one row would hold it twice in memory.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+fn refuse_giant_lines(path: &Path, text: &str) -> Result<()> {
+    for (number, line) in text.split('\n').enumerate() {
+        if line.len() > MAX_LINE_BYTES {
+            bail!(
+                "{}:{}: a line of {} MiB; a CRM export's rows are never longer than {} MiB, so the file is not read",
+                path.display(),
+                number + 1,
+                line.len() >> 20,
+                MAX_LINE_BYTES >> 20
+            );
+        }
+    }
+    Ok(())
+}
+
 impl RowReader {
     fn new(
         format: Format,
@@ -361,6 +381,7 @@ impl RowReader {
         encoding: Option<&'static encoding_rs::Encoding>,
     ) -> Result<RowReader> {
         let text = decode(path, bytes, encoding)?;
+        refuse_giant_lines(path, &text)?;
         let source = match format {
             Format::Csv => {
                 let mut reader = csv::ReaderBuilder::new()
