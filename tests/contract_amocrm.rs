@@ -423,6 +423,37 @@ async fn an_unreadable_answer_names_the_provider_and_method() {
     );
 }
 
+/// Kommo accounts keep budgets with kopecks/cents: the lead then carries the
+/// exact budget as `price_with_minor_units` and `price` truncated to an
+/// integer. Shape from the official PHP SDK (amocrm/amocrm-api-php at
+/// 1354d8a75b4514a4c52a9c215d79daa3270e3726, commit 21b2f85 "Added price
+/// with minor units for leads": `src/AmoCRM/Models/LeadModel.php` reads
+/// `price_with_minor_units` before `price`; fixtures in
+/// `tests/Cases/Price/LeadPriceTest.php`, e.g. 99999999.999 → `price`
+/// 99999999). Without it a lead's budget read as its integer part.
+#[tokio::test]
+async fn a_budget_with_minor_units_is_read_whole() {
+    let mut account = account();
+    account.leads.truncate(2);
+    account.leads[0]["price"] = json!(19999);
+    account.leads[0]["price_with_minor_units"] = json!(19999.99);
+    account.leads[1]["price"] = json!(200);
+    let (server, _) = serve(account).await;
+    let setup = setup(&server, "");
+    let fetched = source(&setup)
+        .fetch(None, &ctx(&setup, "2026-02-01T09:00:00Z"))
+        .await
+        .unwrap();
+    let CrmFetch::Full { orders, .. } = fetched.collected() else {
+        panic!("a first read is a full one");
+    };
+    let amounts: Vec<(String, f64)> = orders.into_iter().map(|o| (o.id, o.amount)).collect();
+    assert_eq!(
+        amounts,
+        [("1001".to_string(), 19999.99), ("1002".to_string(), 200.0)]
+    );
+}
+
 // ------------------------------------------------------- CSV vs amoCRM
 
 const NOW: &str = "2026-11-27T18:00:00+03:00";
