@@ -9,7 +9,14 @@
 //! https://developers.kommo.com/reference/leads-list, events
 //! https://developers.kommo.com/reference/events-list, custom field values
 //! https://developers.kommo.com/reference/custom-fields-values, errors as
-//! application/problem+json.
+//! application/problem+json. The official PHP SDK (amocrm/amocrm-api-php
+//! at 1354d8a75b4514a4c52a9c215d79daa3270e3726) reads the same shapes:
+//! `src/AmoCRM/Models/LeadModel.php` (`_embedded.companies[0]`,
+//! `_embedded.contacts`, `price`, `closed_at`), `Models/ContactModel.php`
+//! (`is_main` of a lead's embedded contact), `Models/CompanyModel.php` and
+//! `Models/TagModel.php` (`_embedded.tags[]` with `id`, `name`, `color`).
+
+mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -413,5 +420,225 @@ async fn an_unreadable_answer_names_the_provider_and_method() {
     assert!(
         !error.contains("limit=") && !error.contains("s3cret"),
         "{error}"
+    );
+}
+
+/// Kommo accounts keep budgets with kopecks/cents: the lead then carries the
+/// exact budget as `price_with_minor_units` and `price` truncated to an
+/// integer. Shape from the official PHP SDK (amocrm/amocrm-api-php at
+/// 1354d8a75b4514a4c52a9c215d79daa3270e3726, commit 21b2f85 "Added price
+/// with minor units for leads": `src/AmoCRM/Models/LeadModel.php` reads
+/// `price_with_minor_units` before `price`; fixtures in
+/// `tests/Cases/Price/LeadPriceTest.php`, e.g. 99999999.999 → `price`
+/// 99999999). Without it a lead's budget read as its integer part.
+#[tokio::test]
+async fn a_budget_with_minor_units_is_read_whole() {
+    let mut account = account();
+    account.leads.truncate(2);
+    account.leads[0]["price"] = json!(19999);
+    account.leads[0]["price_with_minor_units"] = json!(19999.99);
+    account.leads[1]["price"] = json!(200);
+    let (server, _) = serve(account).await;
+    let setup = setup(&server, "");
+    let fetched = source(&setup)
+        .fetch(None, &ctx(&setup, "2026-02-01T09:00:00Z"))
+        .await
+        .unwrap();
+    let CrmFetch::Full { orders, .. } = fetched.collected() else {
+        panic!("a first read is a full one");
+    };
+    let amounts: Vec<(String, f64)> = orders.into_iter().map(|o| (o.id, o.amount)).collect();
+    assert_eq!(
+        amounts,
+        [("1001".to_string(), 19999.99), ("1002".to_string(), 200.0)]
+    );
+}
+
+// ------------------------------------------------------- CSV vs amoCRM
+
+const NOW: &str = "2026-11-27T18:00:00+03:00";
+const PERIODS: [&str; 4] = ["2026-08", "2026-09", "2026-10", "2026-11"];
+
+/// The ledger scenario (tests/common) with `crm` as its [[crm]] block and
+/// `clients`/`orders` as the CSV CRM's files; amoCRM user 11 is Ivanov, 12
+/// Petrova.
+fn scenario(crm: &str, clients: &str, orders: &[&str]) -> common::Company {
+    let company = common::Company::new("");
+    let head = common::CONFIG_HEAD
+        .replace(
+            "plan = { new = 2, existing = 2 }",
+            "plan = { new = 2, existing = 2 }\ncrm_user = [\"11\"]",
+        )
+        .replace(
+            "plan = { new = 1, existing = 1 }",
+            "plan = { new = 1, existing = 1 }\ncrm_user = [\"12\"]",
+        );
+    let head = &head[..head.find("[[crm]]").unwrap()];
+    company.write("meetledger.toml", &format!("{head}\n{crm}"));
+    company.write("secret.txt", "s3cret\n");
+    company.write("calendars/ivanov.ics", &common::scenario_calendar());
+    company.write("crm/clients.csv", clients);
+    company.orders(orders);
+    company
+}
+
+/// `meetings` (jsonl) and `report` (json) of every scenario month, after
+/// one `run --once`.
+fn meetings_and_report(company: &common::Company) -> String {
+    let run = company.ok(NOW, &["run", "--once"]);
+    assert!(
+        !run.stdout.contains("failed"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    PERIODS
+        .iter()
+        .flat_map(|p| {
+            [
+                company
+                    .ok(NOW, &["meetings", "--period", p, "--format", "jsonl"])
+                    .stdout,
+                company
+                    .ok(NOW, &["report", "--period", p, "--format", "json"])
+                    .stdout,
+            ]
+        })
+        .collect()
+}
+
+/// The scenario's company as amoCRM holds it: ООО Ромашка (web site, a
+/// contact Борис boss@romashka.ru, tag VIP) with a first and a repeat won
+/// lead, АО Вектор (Petrova's, web site only) with an earlier won lead, and
+/// ИП Сидоров, known only by his contact's gmail address, whose leads are
+/// lost (143) or still open: not orders. Ромашка's leads also name Борис as
+/// their main contact, so a lead credited to its contact instead of its
+/// company shows. ИП Сидоров is on the second page of companies (250 a
+/// page), after 250 others; the clients and orders of the CSV are what
+/// amoCRM holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_gives_the_same_meetings_and_report_as_csv() {
+    let moscow = |local: &str| at(&format!("{local}+03:00")).timestamp();
+    let updated = moscow("2026-11-01T10:00:00");
+    let managed = |mut record: Value, user: u64| {
+        record["responsible_user_id"] = json!(user);
+        record
+    };
+    let mut romashka = managed(
+        company(
+            1,
+            "ООО Ромашка",
+            Some("https://www.romashka.ru/"),
+            &[101],
+            updated,
+        ),
+        11,
+    );
+    romashka["_embedded"]["tags"] = json!([{"id": 36101, "name": "VIP", "color": null}]);
+    let mut companies = vec![
+        romashka,
+        managed(
+            company(2, "АО Вектор", Some("vector.example"), &[], updated),
+            12,
+        ),
+    ];
+    for id in 1000..1250 {
+        companies.push(managed(
+            company(id, &format!("Компания {id}"), None, &[], updated),
+            11,
+        ));
+    }
+    companies.push(managed(company(3, "ИП Сидоров", None, &[301], updated), 11));
+    let contacts = vec![
+        managed(
+            contact(101, "Борис", "boss@romashka.ru", Some(1), updated),
+            11,
+        ),
+        managed(
+            contact(301, "Пётр Сидоров", "sidorov@gmail.com", Some(3), updated),
+            11,
+        ),
+    ];
+    // (id, price, status, company, main contact, closed at in Moscow):
+    // 142 won, 143 lost, 3104455 a stage of the pipeline (still open).
+    let leads = [
+        (7001, 100000, 142, 1, Some(101), Some("2026-09-20T00:00:00")),
+        (7002, 50000, 142, 1, Some(101), Some("2026-10-15T12:00:00")),
+        (7003, 70000, 142, 2, None, Some("2026-08-01T00:00:00")),
+        (7004, 40000, 143, 3, Some(301), Some("2026-10-20T12:00:00")),
+        (7005, 30000, 3104455, 3, Some(301), None),
+    ]
+    .into_iter()
+    .map(|(id, price, status, firm, person, closed)| {
+        let user = if firm == 2 { 12 } else { 11 };
+        let closed_at = closed.map_or(updated, moscow);
+        let mut l = managed(lead(id, price, status, firm, closed_at, updated), user);
+        l["closed_at"] = json!(closed.map(moscow));
+        // leads-list `with=contacts`: each linked contact with `is_main`.
+        l["_embedded"]["contacts"] = json!(person
+            .iter()
+            .map(|p| json!({"id": p, "is_main": true, "_links": {"self": {"href": format!("https://example.amocrm.ru/api/v4/contacts/{p}")}}}))
+            .collect::<Vec<_>>());
+        l
+    })
+    .collect();
+    let (server, _) = serve(Account {
+        companies,
+        contacts,
+        leads,
+        ..Account::default()
+    })
+    .await;
+    let clients = "id,name,domains,emails,manager,key
+1,ООО Ромашка,romashka.ru,boss@romashka.ru,ivanov,yes
+2,АО Вектор,vector.example,,petrova,no
+3,ИП Сидоров,,sidorov@gmail.com,ivanov,no
+";
+    let orders = [
+        "7001,1,2026-09-20,100000,RUB,142,ivanov",
+        "7002,1,2026-10-15T12:00:00+03:00,50000,RUB,142,ivanov",
+        "7003,2,2026-08-01,70000,RUB,142,petrova",
+    ];
+    let crm = format!(
+        "[[crm]]\nid = \"amo\"\nkind = \"amocrm\"\nurl = \"{}\"\ntoken = {{ file = \"secret.txt\" }}\nkey_tags = [\"VIP\"]\n",
+        server.uri()
+    );
+    let got =
+        tokio::task::spawn_blocking(move || meetings_and_report(&scenario(&crm, clients, &orders)))
+            .await
+            .unwrap();
+    let want = tokio::task::spawn_blocking(move || {
+        meetings_and_report(&scenario(
+            "[[crm]]\nid = \"main\"\nkind = \"csv\"\nclients = \"crm/clients.csv\"\norders = \"crm/orders.csv\"\n",
+            clients,
+            &orders,
+        ))
+    })
+    .await
+    .unwrap();
+    for client in ["\"client\":\"1\"", "\"client\":\"2\"", "\"client\":\"3\""] {
+        assert!(want.contains(client), "{client} in {want}");
+    }
+    assert_same(&got, &want);
+}
+
+/// Equal texts, or a panic showing the first lines that differ.
+fn assert_same(got: &str, want: &str) {
+    if got == want {
+        return;
+    }
+    let differing: Vec<String> = got
+        .lines()
+        .zip(want.lines())
+        .enumerate()
+        .filter(|(_, (g, w))| g != w)
+        .take(5)
+        .map(|(i, (g, w))| format!("line {}:\n  amocrm: {g}\n  csv:    {w}", i + 1))
+        .collect();
+    panic!(
+        "amoCRM and CSV differ ({} vs {} lines):\n{}",
+        got.lines().count(),
+        want.lines().count(),
+        differing.join("\n")
     );
 }

@@ -4,7 +4,10 @@
 //! config says: `changed_since`, `page`/`per_page`, records under `data`,
 //! a `deleted` flag). Several pages, a quiet sync, a change and a deletion
 //! between syncs hours apart, a 429, a server that ignores `page`, and an
-//! unreadable answer.
+//! unreadable answer. Last, the same small company read through the CSV
+//! CRM and through such an API gives the same meetings and report.
+
+mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -324,5 +327,175 @@ async fn an_unreadable_answer_names_the_endpoint() {
     assert!(
         !error.contains("changed_since") && !error.contains("s3cret"),
         "{error}"
+    );
+}
+
+// ------------------------------------------------------- CSV vs REST
+
+const NOW: &str = "2026-11-27T18:00:00+03:00";
+const PERIODS: [&str; 4] = ["2026-08", "2026-09", "2026-10", "2026-11"];
+
+/// The ledger scenario (tests/common) with `crm` as its [[crm]] block and
+/// `clients`/`orders` as the CSV CRM's files.
+fn scenario(crm: &str, clients: &str, orders: &[&str]) -> common::Company {
+    let company = common::Company::new("");
+    let head = &common::CONFIG_HEAD[..common::CONFIG_HEAD.find("[[crm]]").unwrap()];
+    company.write("meetledger.toml", &format!("{head}\n{crm}"));
+    company.write("secret.txt", "s3cret\n");
+    company.write("calendars/ivanov.ics", &common::scenario_calendar());
+    company.write("crm/clients.csv", clients);
+    company.orders(orders);
+    company
+}
+
+/// `meetings` (jsonl) and `report` (json) of every scenario month, after
+/// one `run --once`.
+fn meetings_and_report(company: &common::Company) -> String {
+    let run = company.ok(NOW, &["run", "--once"]);
+    assert!(
+        !run.stdout.contains("failed"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    PERIODS
+        .iter()
+        .flat_map(|p| {
+            [
+                company
+                    .ok(NOW, &["meetings", "--period", p, "--format", "jsonl"])
+                    .stdout,
+                company
+                    .ok(NOW, &["report", "--period", p, "--format", "json"])
+                    .stdout,
+            ]
+        })
+        .collect()
+}
+
+/// The scenario's company as an in-house ERP serves it, in its own shapes
+/// reached by dot paths: a client's web site, contact emails under
+/// `contacts.emails`, account manager by email, key-account flag under
+/// `segment`; an order's client under `customer.id`, amount and currency
+/// under `total` (the amount as a string), a `returned` order flagged
+/// `is_cancelled`, and a deleted one. Pages of two. The CSV holds what the
+/// ERP holds: ИП Сидоров's cancelled order stays, his deleted one is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_gives_the_same_meetings_and_report_as_csv() {
+    let updated = "2026-11-01T10:00:00Z";
+    let firm =
+        |id: u64, name: &str, site: Option<&str>, emails: &[&str], manager: &str, key: bool| {
+            json!({"id": id, "name": name, "site": site, "contacts": {"emails": emails},
+            "account_manager": {"email": manager}, "segment": {"key_account": key},
+            "updated_at": updated, "deleted": false})
+        };
+    let sale = |number: &str, client: u64, closed: &str, sum: &str, manager: &str| {
+        json!({"number": number, "customer": {"id": client}, "closed": closed,
+            "total": {"sum": sum, "currency": "RUB"}, "state": "shipped", "is_cancelled": false,
+            "manager": {"email": manager}, "updated_at": updated, "deleted": false})
+    };
+    let ivanov = "ivanov@acme.example";
+    let petrova = "petrova@acme.example";
+    let mut returned = sale("ЗК-4", 3, "2026-10-20", "40000.00", ivanov);
+    returned["state"] = json!("returned");
+    returned["is_cancelled"] = json!(true);
+    let mut deleted = sale("ЗК-5", 3, "2026-10-01", "10000.00", ivanov);
+    deleted["deleted"] = json!(true);
+    let (server, _) = serve(Api {
+        clients: vec![
+            firm(
+                1,
+                "ООО Ромашка",
+                Some("https://www.romashka.ru/"),
+                &["boss@romashka.ru"],
+                ivanov,
+                true,
+            ),
+            firm(2, "АО Вектор", Some("vector.example"), &[], petrova, false),
+            firm(3, "ИП Сидоров", None, &["sidorov@gmail.com"], ivanov, false),
+        ],
+        orders: vec![
+            sale("ЗК-1", 1, "2026-09-20", "100000.00", ivanov),
+            sale("ЗК-2", 1, "2026-10-15T12:00:00+03:00", "50000.00", ivanov),
+            sale("ЗК-3", 2, "2026-08-01", "70000.00", petrova),
+            returned,
+            deleted,
+        ],
+        ..Api::default()
+    })
+    .await;
+    let clients = "id,name,domains,emails,manager,key
+1,ООО Ромашка,romashka.ru,boss@romashka.ru,ivanov,yes
+2,АО Вектор,vector.example,,petrova,no
+3,ИП Сидоров,,sidorov@gmail.com,ivanov,no
+";
+    let orders = [
+        "ЗК-1,1,2026-09-20,100000,RUB,shipped,ivanov",
+        "ЗК-2,1,2026-10-15T12:00:00+03:00,50000,RUB,shipped,ivanov",
+        "ЗК-3,2,2026-08-01,70000,RUB,shipped,petrova",
+        "ЗК-4,3,2026-10-20,40000,RUB,cancelled,ivanov",
+    ];
+    let crm = format!(
+        r#"[[crm]]
+id = "erp"
+kind = "rest"
+url = "{}"
+token = {{ file = "secret.txt" }}
+
+[crm.rest]
+auth_header = "X-Token"
+auth_prefix = ""
+
+[crm.rest.clients]
+url = "{{base}}/clients?changed_since={{since}}"
+items = "data"
+pagination = {{ style = "page", param = "page", size_param = "per_page", size = 2 }}
+fields = {{ id = "id", name = "name", domains = "site", emails = "contacts.emails", manager = "account_manager.email", key = "segment.key_account", deleted = "deleted" }}
+
+[crm.rest.orders]
+url = "{{base}}/orders?changed_since={{since}}"
+items = "data"
+pagination = {{ style = "page", param = "page", size_param = "per_page", size = 2 }}
+fields = {{ id = "number", client_id = "customer.id", created_at = "closed", amount = "total.sum", currency = "total.currency", status = "state", cancelled = "is_cancelled", manager = "manager.email", deleted = "deleted" }}
+"#,
+        server.uri()
+    );
+    let got =
+        tokio::task::spawn_blocking(move || meetings_and_report(&scenario(&crm, clients, &orders)))
+            .await
+            .unwrap();
+    let want = tokio::task::spawn_blocking(move || {
+        meetings_and_report(&scenario(
+            "[[crm]]\nid = \"main\"\nkind = \"csv\"\nclients = \"crm/clients.csv\"\norders = \"crm/orders.csv\"\n",
+            clients,
+            &orders,
+        ))
+    })
+    .await
+    .unwrap();
+    for client in ["\"client\":\"1\"", "\"client\":\"2\"", "\"client\":\"3\""] {
+        assert!(want.contains(client), "{client} in {want}");
+    }
+    assert_same(&got, &want);
+}
+
+/// Equal texts, or a panic showing the first lines that differ.
+fn assert_same(got: &str, want: &str) {
+    if got == want {
+        return;
+    }
+    let differing: Vec<String> = got
+        .lines()
+        .zip(want.lines())
+        .enumerate()
+        .filter(|(_, (g, w))| g != w)
+        .take(5)
+        .map(|(i, (g, w))| format!("line {}:\n  rest: {g}\n  csv:  {w}", i + 1))
+        .collect();
+    panic!(
+        "REST and CSV differ ({} vs {} lines):\n{}",
+        got.lines().count(),
+        want.lines().count(),
+        differing.join("\n")
     );
 }

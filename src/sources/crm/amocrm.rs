@@ -2,9 +2,10 @@
 //! (and contacts that belong to no company) as clients, with emails and web
 //! sites from `custom_fields_values` (field codes `EMAIL`, `WEB`) and their
 //! contacts' emails; leads in a won status (142 unless `won_statuses` says
-//! otherwise) as orders at their `closed_at` with their `price`. Later syncs
-//! ask for `filter[updated_at][from]`; deletions come from `/api/v4/events`.
-//! A list with nothing to return answers 204 without a body.
+//! otherwise) as orders at their `closed_at` with their `price` (exact as
+//! `price_with_minor_units` where Kommo sends it). Later syncs ask for
+//! `filter[updated_at][from]`; deletions come from `/api/v4/events`. A list
+//! with nothing to return answers 204 without a body.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -357,8 +358,11 @@ impl AmoCrm {
         let closed = lead.get("closed_at").filter(|v| !v.is_null());
         let created_at = instant(closed.or(lead.get("created_at")), conn.tz)
             .ok_or(format!("lead {id} has no closed_at or created_at"))?;
-        let amount =
-            number(lead.get("price")).ok_or(format!("lead {id}: price is not a number"))?;
+        // Kommo accounts with budgets in kopecks/cents send the exact budget
+        // as `price_with_minor_units`; `price` is then its integer part.
+        let amount = number(lead.get("price_with_minor_units"))
+            .or_else(|| number(lead.get("price")))
+            .ok_or(format!("lead {id}: price is not a number"))?;
         Ok(Order {
             id: conn.id_of(&id),
             client_id,
