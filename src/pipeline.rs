@@ -103,6 +103,9 @@ pub async fn sync_with(
         .collect();
     let mut fetches = stream::iter(pending).buffer_unordered(CONCURRENT_FETCHES);
     while let Some((i, id, kind, fetched)) = fetches.next().await {
+        // Each source is stored in its own transaction: a stop request is
+        // honoured between them.
+        crate::shutdown::check()?;
         let result = match fetched {
             Ok(CalendarFetch::Unchanged) => {
                 store.record_unchanged(&id, now).map(|_| (None, vec![]))
@@ -160,6 +163,9 @@ pub async fn sync_with(
         .collect();
     let mut fetches = stream::iter(pending).buffer_unordered(CONCURRENT_FETCHES);
     while let Some((i, id, kind, fetched)) = fetches.next().await {
+        // Each source is stored in its own transaction: a stop request is
+        // honoured between them.
+        crate::shutdown::check()?;
         let result = match fetched {
             Ok(CrmFetch::Unchanged) => store.record_unchanged(&id, now).map(|_| (None, vec![])),
             Ok(CrmFetch::Full {

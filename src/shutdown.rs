@@ -17,10 +17,11 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
 
-/// The error long work returns when a stop was requested: nothing of it is
-/// kept (its transaction is rolled back); the next run does it again.
+/// The error long work returns when a stop was requested: the step under
+/// way is rolled back (what earlier steps committed, e.g. other sources of
+/// a sync, stays); the next run does the rest.
 #[derive(Debug, thiserror::Error)]
-#[error("stopped on request; nothing of this run was kept")]
+#[error("stopped on request; the unfinished step was rolled back")]
 pub struct Stopped;
 
 /// `Err(Stopped)` once a stop was requested.
