@@ -525,7 +525,7 @@ impl<'a> EventLine<'a> {
             end: when(o.end),
             all_day: o.all_day,
             tz: o.tz.as_deref(),
-            title: &o.title,
+            title: o.shown_title(),
             status: o.status.as_str(),
             organizer: o.organizer.as_ref().map(|a: &Attendee| a.email.as_str()),
             attendees: o
@@ -537,7 +537,7 @@ impl<'a> EventLine<'a> {
                     partstat: a.partstat.as_str(),
                 })
                 .collect(),
-            location: o.location.as_deref(),
+            location: o.shown_location(),
             transparent: o.transparent,
             conference: o.conference.as_deref(),
         }
@@ -659,7 +659,7 @@ fn explain(
         uid: occurrence.uid.clone(),
         recurrence_id: occurrence.recurrence_id,
         occurrence_start: occurrence.start,
-        title: occurrence.title.clone(),
+        title: occurrence.shown_title().to_string(),
         meeting: decision.exclusion.is_none(),
         reason: decision.exclusion.map(|e| e.as_str()),
         found_client: decision.counterparty.as_ref().map(|c| c.key()),

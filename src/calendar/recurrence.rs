@@ -620,6 +620,7 @@ mod tests {
             window_end: dt(to).and_utc(),
             default_tz: Tz::Europe__Moscow,
             max_instances: cap,
+            limits: Default::default(),
         }
     }
 

@@ -1426,13 +1426,15 @@ mod tests {
             tz: None,
             title: "Визит".into(),
             location: None,
-            description: None,
+            tags: vec![],
+            description_video_link: false,
             url: None,
             organizer: None,
             attendees: vec![],
             status: EventStatus::Confirmed,
             transparent: false,
             conference: None,
+            private: false,
         }
     }
 

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use crate::calendar::limits::EventLimits;
 use crate::calendar::ExpandOptions;
 use crate::config::{CalendarKind, Config, CrmKind, ManagerConfig};
 use crate::model::{Client, Occurrence, Order};
@@ -30,6 +31,8 @@ pub struct SyncContext {
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
     pub max_instances: usize,
+    /// Caps on each event and on a calendar's occurrences.
+    pub limits: EventLimits,
     /// For mapping CRM users to managers.
     pub managers: Vec<ManagerConfig>,
     /// Timeouts, retries and pacing of network sources (tests shorten the
@@ -45,6 +48,14 @@ impl SyncContext {
             window_start: now - Duration::days(config.sync.days_back),
             window_end: now + Duration::days(config.sync.days_ahead),
             max_instances: config.sync.max_instances,
+            limits: EventLimits {
+                max_text_chars: config.sync.max_text_chars,
+                max_attendees: config.sync.max_attendees,
+                max_occurrences: config.sync.max_occurrences_per_calendar,
+                keep_addresses: std::sync::Arc::new(
+                    config.managers.iter().flat_map(|m| m.addresses()).collect(),
+                ),
+            },
             managers: config.managers.clone(),
             http: http::HttpSettings::default(),
         }
@@ -56,6 +67,7 @@ impl SyncContext {
             window_end: self.window_end,
             default_tz: self.tz,
             max_instances: self.max_instances,
+            limits: self.limits.clone(),
         }
     }
 
