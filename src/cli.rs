@@ -569,13 +569,18 @@ async fn events(
     };
     let mut occurrences: Vec<Occurrence> = match source.fetch(None, &ctx).await? {
         CalendarFetch::Full {
-            items, warnings, ..
+            items,
+            mut warnings,
+            ..
         }
         | CalendarFetch::Delta {
             changed: items,
-            warnings,
+            mut warnings,
             ..
         } => {
+            // What `sync` would store: the same limits apply.
+            let room = ctx.limits.max_occurrences;
+            let items = crate::sources::bound_items(items, &ctx, room, calendar, &mut warnings);
             for w in &warnings {
                 tracing::warn!(source = calendar, place = %w.place, skipped = w.skipped, "{}", w.message);
             }

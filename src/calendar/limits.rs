@@ -240,6 +240,24 @@ pub fn units(o: &Occurrence) -> usize {
     1 + o.attendees.len() / ATTENDEES_PER_UNIT
 }
 
+/// Something that holds an occurrence (with whatever the caller keeps
+/// beside it, such as the provider item it came from).
+pub trait HoldsOccurrence {
+    fn occurrence(&self) -> &Occurrence;
+}
+
+impl HoldsOccurrence for Occurrence {
+    fn occurrence(&self) -> &Occurrence {
+        self
+    }
+}
+
+impl<T> HoldsOccurrence for (T, Occurrence) {
+    fn occurrence(&self) -> &Occurrence {
+        &self.1
+    }
+}
+
 /// A calendar's occurrence budget, filled a series at a time.
 ///
 /// When the series together weigh more than the budget, each keeps its
@@ -251,10 +269,10 @@ pub fn units(o: &Occurrence) -> usize {
 /// order, so the same ones on every run). Holding the kept series only,
 /// memory stays within the budget plus one series.
 #[derive(Debug)]
-pub struct OccurrenceBudget {
+pub struct OccurrenceBudget<T = Occurrence> {
     budget: usize,
     /// Each kept series' occurrences, earliest first.
-    series: Vec<Vec<Occurrence>>,
+    series: Vec<Vec<T>>,
     /// For each kept series, the units of its first k occurrences at [k].
     prefix_units: Vec<Vec<usize>>,
     /// For each kept series, whether it lost instances.
@@ -268,8 +286,8 @@ pub struct OccurrenceBudget {
     pub dropped_series: usize,
 }
 
-impl OccurrenceBudget {
-    pub fn new(budget: usize) -> OccurrenceBudget {
+impl<T: HoldsOccurrence> OccurrenceBudget<T> {
+    pub fn new(budget: usize) -> OccurrenceBudget<T> {
         OccurrenceBudget {
             budget: budget.max(1),
             series: Vec::new(),
@@ -284,7 +302,7 @@ impl OccurrenceBudget {
     }
 
     /// Adds one series (sorted earliest first by the caller).
-    pub fn add(&mut self, mut occurrences: Vec<Occurrence>) {
+    pub fn add(&mut self, mut occurrences: Vec<T>) {
         if occurrences.is_empty() {
             return;
         }
@@ -305,7 +323,7 @@ impl OccurrenceBudget {
         let mut prefix = Vec::with_capacity(occurrences.len() + 1);
         prefix.push(0);
         for o in &occurrences {
-            prefix.push(prefix.last().copied().unwrap_or(0) + units(o));
+            prefix.push(prefix.last().copied().unwrap_or(0) + units(o.occurrence()));
         }
         self.total_units += prefix.last().copied().unwrap_or(0);
         self.series.push(occurrences);
@@ -405,12 +423,12 @@ impl OccurrenceBudget {
     }
 
     /// The kept occurrences, series by series in the order added.
-    pub fn into_occurrences(self) -> Vec<Occurrence> {
+    pub fn into_occurrences(self) -> Vec<T> {
         self.series.into_iter().flatten().collect()
     }
 
     /// The kept series.
-    pub fn into_series(self) -> Vec<Vec<Occurrence>> {
+    pub fn into_series(self) -> Vec<Vec<T>> {
         self.series
     }
 }
@@ -501,7 +519,7 @@ mod tests {
 
     #[test]
     fn budget_cuts_runaway_series_and_spares_small_ones() {
-        let mut budget = OccurrenceBudget::new(100);
+        let mut budget: OccurrenceBudget = OccurrenceBudget::new(100);
         budget.add(series("a", 1000));
         budget.add(series("b", 3));
         budget.add(series("c", 1000));
@@ -514,7 +532,7 @@ mod tests {
 
     #[test]
     fn budget_smaller_than_the_number_of_series_drops_the_last_ones() {
-        let mut budget = OccurrenceBudget::new(3);
+        let mut budget: OccurrenceBudget = OccurrenceBudget::new(3);
         for uid in ["a", "b", "c", "d", "e"] {
             budget.add(series(uid, 2));
         }

@@ -440,6 +440,25 @@ impl Store {
 
     // ----- synced data ---------------------------------------------------
 
+    /// How many occurrences of `calendar` are stored outside the given
+    /// items (what an incremental sync of those items leaves in place).
+    pub fn occurrences_outside(&self, calendar: &str, items: &[&str]) -> Result<usize> {
+        let total: i64 = self.conn.query_row(
+            "SELECT count(*) FROM occurrences WHERE calendar = ?1",
+            [calendar],
+            |r| r.get(0),
+        )?;
+        let mut inside: i64 = 0;
+        let mut count = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM occurrences WHERE calendar = ?1 AND item = ?2")?;
+        let unique: std::collections::BTreeSet<&str> = items.iter().copied().collect();
+        for item in unique {
+            inside += count.query_row(params![calendar, item], |r| r.get::<_, i64>(0))?;
+        }
+        Ok((total - inside).max(0) as usize)
+    }
+
     /// Every stored occurrence, in key order (calendar, uid, instance).
     pub fn occurrences(&self) -> Result<Vec<Occurrence>> {
         self.json_rows(

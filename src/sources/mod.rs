@@ -115,6 +115,105 @@ pub struct CalendarItem {
     pub occurrences: Vec<Occurrence>,
 }
 
+/// Applies the limits of `ctx` to a calendar source's items, whatever the
+/// source: every event's texts and attendees, `max_instances` per series
+/// (by UID, across items: Google and Graph expand series themselves, one
+/// item per instance), and the calendar's occurrence budget, of which
+/// `room` is left (the whole budget for a full read; for an incremental
+/// one, what the stored items it does not touch leave). Sources that read
+/// iCalendar applied the same limits while expanding; here they find
+/// nothing more to cut. Each kind of cut is one warning in `status`.
+pub fn bound_items(
+    items: Vec<CalendarItem>,
+    ctx: &SyncContext,
+    room: usize,
+    calendar: &str,
+    warnings: &mut Vec<SourceWarning>,
+) -> Vec<CalendarItem> {
+    use crate::calendar::limits::{bound_occurrence, OccurrenceBudget};
+    let mut keys = Vec::with_capacity(items.len());
+    let mut tagged: Vec<(usize, Occurrence)> = Vec::new();
+    let (mut cut_events, mut cut_texts, mut cut_attendees) = (0usize, 0usize, 0usize);
+    for (i, item) in items.into_iter().enumerate() {
+        keys.push(item.key);
+        for mut o in item.occurrences {
+            let cuts = bound_occurrence(&mut o, &ctx.limits);
+            if cuts.any() {
+                cut_events += 1;
+                cut_texts += cuts.texts;
+                cut_attendees += cuts.attendees;
+            }
+            tagged.push((i, o));
+        }
+    }
+    if cut_events > 0 {
+        let cuts = crate::calendar::limits::Cuts {
+            texts: cut_texts,
+            attendees: cut_attendees,
+        };
+        warnings.push(SourceWarning {
+            place: calendar.to_string(),
+            message: format!(
+                "{cut_events} occurrence(s) cut: {}",
+                cuts.describe(&ctx.limits)
+            ),
+            skipped: false,
+        });
+    }
+
+    // Series in UID order, each earliest first: the same cut on every run.
+    tagged.sort_by(|a, b| {
+        (&a.1.uid, a.1.start, a.1.recurrence_id, a.0).cmp(&(
+            &b.1.uid,
+            b.1.start,
+            b.1.recurrence_id,
+            b.0,
+        ))
+    });
+    let mut budget = OccurrenceBudget::new(room);
+    let (mut capped_series, mut capped_instances) = (0usize, 0usize);
+    let mut rest = tagged.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let mut series = vec![first];
+        while let Some(next) = rest.next_if(|n| n.1.uid == series[0].1.uid) {
+            series.push(next);
+        }
+        if series.len() > ctx.max_instances {
+            capped_series += 1;
+            capped_instances += series.len() - ctx.max_instances;
+            series.truncate(ctx.max_instances);
+        }
+        budget.add(series);
+    }
+    if capped_series > 0 {
+        warnings.push(SourceWarning {
+            place: calendar.to_string(),
+            message: format!(
+                "{capped_instances} instance(s) of {capped_series} series beyond \
+                 [sync] max_instances = {} not stored",
+                ctx.max_instances
+            ),
+            skipped: true,
+        });
+    }
+    if let Some(message) = budget.describe() {
+        warnings.push(SourceWarning {
+            place: calendar.to_string(),
+            message,
+            skipped: true,
+        });
+    }
+
+    let mut regrouped: Vec<Vec<Occurrence>> = keys.iter().map(|_| Vec::new()).collect();
+    for (i, o) in budget.into_occurrences() {
+        regrouped[i].push(o);
+    }
+    keys.into_iter()
+        .zip(regrouped)
+        .map(|(key, occurrences)| CalendarItem { key, occurrences })
+        .collect()
+}
+
 /// A calendar source's answer.
 pub enum CalendarFetch {
     /// Nothing changed since the cursor.
