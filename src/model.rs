@@ -506,6 +506,38 @@ pub struct ScoredMeeting {
 mod tests {
     use super::*;
 
+    /// Ledgers written before issue 12 store the description: on load its
+    /// tags are kept (a `#nomeeting` still excludes) and its text is not
+    /// written back.
+    #[test]
+    fn a_stored_description_is_read_for_tags_and_never_written_back() {
+        let old = r#"{"calendar":"c","uid":"u","recurrence_id":null,
+            "start":"2026-11-10T07:00:00Z","end":"2026-11-10T08:00:00Z","all_day":false,
+            "tz":null,"title":"Визит","location":null,
+            "description":"personal notes #nomeeting, see https://zoom.us/j/1 #client:c7",
+            "url":null,"organizer":null,"attendees":[],"status":"confirmed",
+            "transparent":false,"conference":null}"#;
+        let occurrence: Occurrence = serde_json::from_str(old).unwrap();
+        assert_eq!(occurrence.tags, ["#nomeeting", "#client:c7"]);
+        assert!(occurrence.description_video_link);
+        assert!(!occurrence.private);
+        let written = serde_json::to_string(&occurrence).unwrap();
+        assert!(!written.contains("personal notes"), "{written}");
+        let again: Occurrence = serde_json::from_str(&written).unwrap();
+        assert_eq!(again, occurrence);
+    }
+
+    /// The new fields at their defaults are not written: an ordinary
+    /// occurrence's stored JSON has the old fields only (older versions
+    /// also wrote `"description":null`, so the first sync after an upgrade
+    /// rewrites each row once, with the same classification).
+    #[test]
+    fn new_fields_at_their_defaults_are_not_written() {
+        let old = r#"{"calendar":"c","uid":"u","recurrence_id":null,"start":"2026-11-10T07:00:00Z","end":"2026-11-10T08:00:00Z","all_day":false,"tz":null,"title":"Визит","location":null,"url":null,"organizer":null,"attendees":[],"status":"confirmed","transparent":false,"conference":null}"#;
+        let occurrence: Occurrence = serde_json::from_str(old).unwrap();
+        assert_eq!(serde_json::to_string(&occurrence).unwrap(), old);
+    }
+
     #[test]
     fn addresses_people_can_have_are_valid_and_hostile_ones_are_not() {
         for good in [

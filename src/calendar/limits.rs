@@ -284,6 +284,9 @@ pub struct OccurrenceBudget<T = Occurrence> {
     pub cut_occurrences: usize,
     pub cut_series: usize,
     pub dropped_series: usize,
+    /// Some series were expanded only up to their share, so how many
+    /// instances they lost is not known: `cut_occurrences` is a minimum.
+    at_least: bool,
 }
 
 impl<T: HoldsOccurrence> OccurrenceBudget<T> {
@@ -298,6 +301,33 @@ impl<T: HoldsOccurrence> OccurrenceBudget<T> {
             cut_occurrences: 0,
             cut_series: 0,
             dropped_series: 0,
+            at_least: false,
+        }
+    }
+
+    /// The instances per series that can still be kept, once the budget
+    /// has been reached: a series need not be expanded past it.
+    pub fn share(&self) -> Option<usize> {
+        self.cap
+    }
+
+    /// Adds a series that was expanded only up to `share()` and had more.
+    pub fn add_stopped(&mut self, occurrences: Vec<T>) {
+        if occurrences.is_empty() {
+            return;
+        }
+        let before = self.series.len();
+        let dropped_before = self.dropped_series;
+        self.add(occurrences);
+        self.cut_occurrences += 1;
+        self.at_least = true;
+        if self.dropped_series == dropped_before && self.series.len() > before {
+            if let Some(was_cut) = self.was_cut.last_mut() {
+                if !*was_cut {
+                    *was_cut = true;
+                    self.cut_series += 1;
+                }
+            }
         }
     }
 
@@ -318,6 +348,7 @@ impl<T: HoldsOccurrence> OccurrenceBudget<T> {
                 self.cut_series += 1;
                 was_cut = true;
                 occurrences.truncate(cap);
+                occurrences.shrink_to_fit();
             }
         }
         let mut prefix = Vec::with_capacity(occurrences.len() + 1);
@@ -372,7 +403,9 @@ impl<T: HoldsOccurrence> OccurrenceBudget<T> {
                 self.cut_series += usize::from(!*was_cut);
                 *was_cut = true;
                 s.truncate(cap);
+                s.shrink_to_fit();
                 p.truncate(cap + 1);
+                p.shrink_to_fit();
             }
         }
         self.total_units = self.weight_at(cap);
@@ -401,8 +434,10 @@ impl<T: HoldsOccurrence> OccurrenceBudget<T> {
             return None;
         }
         let mut text = format!(
-            "occurrence budget of {} reached: {} occurrence(s) not stored",
-            self.budget, self.cut_occurrences
+            "occurrence budget of {} reached: {}{} occurrence(s) not stored",
+            self.budget,
+            if self.at_least { "at least " } else { "" },
+            self.cut_occurrences
         );
         if self.cut_series > 0 {
             if let Some(cap) = self.cap {

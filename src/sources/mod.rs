@@ -505,3 +505,80 @@ pub fn content_cursor(parts: &[&[u8]], extra: &str) -> String {
     let digest = hasher.finalize();
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventStatus, Occurrence};
+
+    fn instance(uid: &str, hour: i64) -> Occurrence {
+        let start = DateTime::<Utc>::from_timestamp(1_790_000_000 + hour * 3600, 0).unwrap();
+        Occurrence {
+            calendar: "cal".into(),
+            uid: uid.into(),
+            recurrence_id: Some(start),
+            start,
+            end: start + Duration::hours(1),
+            all_day: false,
+            tz: None,
+            title: "t".into(),
+            location: None,
+            tags: vec![],
+            description_video_link: false,
+            url: None,
+            organizer: None,
+            attendees: vec![],
+            status: EventStatus::Confirmed,
+            transparent: false,
+            conference: None,
+            private: false,
+        }
+    }
+
+    /// Google and Graph expand series themselves, one item per instance:
+    /// `max_instances` still counts per series (by UID), across items.
+    #[test]
+    fn max_instances_counts_a_series_across_provider_items() {
+        let now = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
+        let config = Config::parse(
+            "[company]\nname = \"A\"\ndomains = [\"a.example\"]\ntimezone = \"UTC\"\n\
+             [ledger]\npath = \"l.db\"\n[sync]\nmax_instances = 5\n",
+            std::path::Path::new("/nonexistent/meetledger.toml"),
+        )
+        .unwrap();
+        let ctx = SyncContext::new(&config, now);
+        let mut items: Vec<CalendarItem> = (0..20)
+            .rev()
+            .map(|h| CalendarItem {
+                key: format!("runaway_{h}"),
+                occurrences: vec![instance("runaway", h)],
+            })
+            .collect();
+        items.push(CalendarItem {
+            key: "single".into(),
+            occurrences: vec![instance("single", 3)],
+        });
+        let mut warnings = vec![];
+        let kept = bound_items(items, &ctx, 1000, "cal", &mut warnings);
+        let stored: Vec<&str> = kept
+            .iter()
+            .filter(|i| !i.occurrences.is_empty())
+            .map(|i| i.key.as_str())
+            .collect();
+        // The earliest five instances of the runaway series, and the other event.
+        assert_eq!(
+            stored,
+            [
+                "runaway_4",
+                "runaway_3",
+                "runaway_2",
+                "runaway_1",
+                "runaway_0",
+                "single"
+            ]
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].skipped);
+        assert!(warnings[0].message.contains("15 instance(s) of 1 series"));
+    }
+}
