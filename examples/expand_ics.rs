@@ -73,6 +73,11 @@ fn main() -> anyhow::Result<()> {
                 window_end: to,
                 default_tz: tz,
                 max_instances: 10_000,
+                // Measures expansion: every occurrence of the window.
+                limits: meetledger::calendar::limits::EventLimits {
+                    max_occurrences: usize::MAX,
+                    ..Default::default()
+                },
             };
             let (mut occurrences, mut warnings) = (0, 0);
             let (mut read_s, mut expand_s) = (0.0, 0.0);

@@ -526,7 +526,7 @@ impl<'a> EventLine<'a> {
             end: when(o.end),
             all_day: o.all_day,
             tz: o.tz.as_deref(),
-            title: &o.title,
+            title: o.shown_title(),
             status: o.status.as_str(),
             organizer: o.organizer.as_ref().map(|a: &Attendee| a.email.as_str()),
             attendees: o
@@ -538,7 +538,7 @@ impl<'a> EventLine<'a> {
                     partstat: a.partstat.as_str(),
                 })
                 .collect(),
-            location: o.location.as_deref(),
+            location: o.shown_location(),
             transparent: o.transparent,
             conference: o.conference.as_deref(),
         }
@@ -570,13 +570,18 @@ async fn events(
     };
     let mut occurrences: Vec<Occurrence> = match source.fetch(None, &ctx).await? {
         CalendarFetch::Full {
-            items, warnings, ..
+            items,
+            mut warnings,
+            ..
         }
         | CalendarFetch::Delta {
             changed: items,
-            warnings,
+            mut warnings,
             ..
         } => {
+            // What `sync` would store: the same limits apply.
+            let room = ctx.limits.max_occurrences;
+            let items = crate::sources::bound_items(items, &ctx, room, calendar, &mut warnings);
             for w in &warnings {
                 tracing::warn!(source = calendar, place = %w.place, skipped = w.skipped, "{}", w.message);
             }
@@ -660,7 +665,7 @@ fn explain(
         uid: occurrence.uid.clone(),
         recurrence_id: occurrence.recurrence_id,
         occurrence_start: occurrence.start,
-        title: occurrence.title.clone(),
+        title: occurrence.shown_title().to_string(),
         meeting: decision.exclusion.is_none(),
         reason: decision.exclusion.map(|e| e.as_str()),
         found_client: decision.counterparty.as_ref().map(|c| c.key()),

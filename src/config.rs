@@ -303,12 +303,20 @@ pub struct SyncConfig {
     pub days_back: i64,
     /// How far ahead occurrences are kept.
     pub days_ahead: i64,
-    /// Per-series cap on expanded instances; hitting it is reported.
+    /// Per-series cap on stored instances in the window (every kind of
+    /// calendar); hitting it is reported.
     pub max_instances: usize,
     /// Largest answer read from a network source, in MiB; default 32 for
     /// API pages and 256 for whole calendars (`ics_url`, CalDAV).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_response_mb: Option<u64>,
+    /// Per-calendar budget of stored occurrences (one with many attendees
+    /// counts one more per ten); series share it fairly, cuts are reported.
+    pub max_occurrences_per_calendar: usize,
+    /// Attendees kept per event (the organizer and managers always).
+    pub max_attendees: usize,
+    /// Longest title, location, name or address kept, in characters.
+    pub max_text_chars: usize,
 }
 
 impl Default for SyncConfig {
@@ -318,6 +326,9 @@ impl Default for SyncConfig {
             days_ahead: 30,
             max_instances: 10_000,
             max_response_mb: None,
+            max_occurrences_per_calendar: 100_000,
+            max_attendees: 200,
+            max_text_chars: 500,
         }
     }
 }
@@ -1063,8 +1074,18 @@ impl Config {
                 problems.push((format!("sync.{key}"), "must not be negative".into()));
             }
         }
-        if self.sync.max_instances == 0 {
-            problems.push(("sync.max_instances".into(), "must be at least 1".into()));
+        for (key, value) in [
+            ("max_instances", self.sync.max_instances),
+            (
+                "max_occurrences_per_calendar",
+                self.sync.max_occurrences_per_calendar,
+            ),
+            ("max_attendees", self.sync.max_attendees),
+            ("max_text_chars", self.sync.max_text_chars),
+        ] {
+            if value == 0 {
+                problems.push((format!("sync.{key}"), "must be at least 1".into()));
+            }
         }
 
         let mut manager_ids = HashSet::new();

@@ -112,9 +112,24 @@ impl EventStatus {
     }
 }
 
+/// What every output shows instead of a private event's title.
+pub const PRIVATE_TITLE: &str = "private event";
+
+/// Longest tag kept from a description (a client id longer than this is
+/// no one's).
+pub const MAX_TAG_CHARS: usize = 500;
+
 /// One instance of a calendar event inside the sync window (SPEC §3).
 /// Keyed by (calendar, uid, recurrence_id).
+///
+/// Privacy: the title and location of a private event are kept, because
+/// classification reads client names in them exactly as for any other
+/// event; every output shows [`Occurrence::shown_title`] and
+/// [`Occurrence::shown_location`] instead. The description is never kept
+/// (it holds managers' private notes): only what classification reads in
+/// it, the tags and whether it links a video meeting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "OccurrenceRecord")]
 pub struct Occurrence {
     pub calendar: String,
     pub uid: String,
@@ -131,7 +146,14 @@ pub struct Occurrence {
     pub tz: Option<String>,
     pub title: String,
     pub location: Option<String>,
-    pub description: Option<String>,
+    /// Tags (`#nomeeting`, the first `#client:<id>`) read from text that
+    /// is not kept: the description, the cut-off end of a very long title.
+    /// Classification reads them after the title's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The description held a link to a video-meeting service.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub description_video_link: bool,
     pub url: Option<String>,
     pub organizer: Option<Attendee>,
     pub attendees: Vec<Attendee>,
@@ -141,9 +163,102 @@ pub struct Occurrence {
     /// A video-conference link supplied as structured data by the provider
     /// (Google conferenceData, Graph onlineMeeting, X-…-CONFERENCE…).
     pub conference: Option<String>,
+    /// Marked private by its owner (`CLASS:PRIVATE`/`CONFIDENTIAL`, Google
+    /// `visibility`, Graph `sensitivity`): classified as usual, never shown.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub private: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// The stored form of an occurrence as any version wrote it. Ledgers
+/// written before descriptions stopped being stored hold a `description`:
+/// its tags are read on load (so `#nomeeting` keeps excluding) and the text
+/// is dropped; the next sync of the calendar rewrites the row without it.
+#[derive(Deserialize)]
+struct OccurrenceRecord {
+    calendar: String,
+    uid: String,
+    recurrence_id: Option<DateTime<Utc>>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    all_day: bool,
+    tz: Option<String>,
+    title: String,
+    location: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    description_video_link: bool,
+    url: Option<String>,
+    organizer: Option<Attendee>,
+    attendees: Vec<Attendee>,
+    status: EventStatus,
+    transparent: bool,
+    conference: Option<String>,
+    #[serde(default)]
+    private: bool,
+}
+
+impl From<OccurrenceRecord> for Occurrence {
+    fn from(r: OccurrenceRecord) -> Occurrence {
+        let mut occurrence = Occurrence {
+            calendar: r.calendar,
+            uid: r.uid,
+            recurrence_id: r.recurrence_id,
+            start: r.start,
+            end: r.end,
+            all_day: r.all_day,
+            tz: r.tz,
+            title: r.title,
+            location: r.location,
+            tags: r.tags,
+            description_video_link: r.description_video_link,
+            url: r.url,
+            organizer: r.organizer,
+            attendees: r.attendees,
+            status: r.status,
+            transparent: r.transparent,
+            conference: r.conference,
+            private: r.private,
+        };
+        if let Some(description) = r.description {
+            occurrence.read_description(&description);
+        }
+        occurrence
+    }
 }
 
 impl Occurrence {
+    /// Keeps what classification reads in a description (its tags, whether
+    /// it links a video meeting) and nothing else of it.
+    pub fn read_description(&mut self, description: &str) {
+        crate::calendar::limits::keep_tags(&mut self.tags, description, MAX_TAG_CHARS);
+        self.description_video_link |= crate::classify::text::has_video_link(description);
+    }
+
+    /// The title as outputs show it: "private event" for a private one.
+    pub fn shown_title(&self) -> &str {
+        if self.private {
+            PRIVATE_TITLE
+        } else {
+            &self.title
+        }
+    }
+
+    /// The location as outputs show it: none for a private event.
+    pub fn shown_location(&self) -> Option<&str> {
+        if self.private {
+            None
+        } else {
+            self.location.as_deref()
+        }
+    }
+
     /// The start date of an all-day occurrence.
     pub fn start_date(&self) -> NaiveDate {
         self.start.date_naive()
@@ -390,6 +505,38 @@ pub struct ScoredMeeting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ledgers written before issue 12 store the description: on load its
+    /// tags are kept (a `#nomeeting` still excludes) and its text is not
+    /// written back.
+    #[test]
+    fn a_stored_description_is_read_for_tags_and_never_written_back() {
+        let old = r#"{"calendar":"c","uid":"u","recurrence_id":null,
+            "start":"2026-11-10T07:00:00Z","end":"2026-11-10T08:00:00Z","all_day":false,
+            "tz":null,"title":"Визит","location":null,
+            "description":"personal notes #nomeeting, see https://zoom.us/j/1 #client:c7",
+            "url":null,"organizer":null,"attendees":[],"status":"confirmed",
+            "transparent":false,"conference":null}"#;
+        let occurrence: Occurrence = serde_json::from_str(old).unwrap();
+        assert_eq!(occurrence.tags, ["#nomeeting", "#client:c7"]);
+        assert!(occurrence.description_video_link);
+        assert!(!occurrence.private);
+        let written = serde_json::to_string(&occurrence).unwrap();
+        assert!(!written.contains("personal notes"), "{written}");
+        let again: Occurrence = serde_json::from_str(&written).unwrap();
+        assert_eq!(again, occurrence);
+    }
+
+    /// The new fields at their defaults are not written: an ordinary
+    /// occurrence's stored JSON has the old fields only (older versions
+    /// also wrote `"description":null`, so the first sync after an upgrade
+    /// rewrites each row once, with the same classification).
+    #[test]
+    fn new_fields_at_their_defaults_are_not_written() {
+        let old = r#"{"calendar":"c","uid":"u","recurrence_id":null,"start":"2026-11-10T07:00:00Z","end":"2026-11-10T08:00:00Z","all_day":false,"tz":null,"title":"Визит","location":null,"url":null,"organizer":null,"attendees":[],"status":"confirmed","transparent":false,"conference":null}"#;
+        let occurrence: Occurrence = serde_json::from_str(old).unwrap();
+        assert_eq!(serde_json::to_string(&occurrence).unwrap(), old);
+    }
 
     #[test]
     fn addresses_people_can_have_are_valid_and_hostile_ones_are_not() {

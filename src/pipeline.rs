@@ -23,8 +23,8 @@ pub use crate::rescore::{score_and_book, ScoreSummary};
 use crate::score::{key_accounts, score, OrderBook, KEY_ACCOUNT_WINDOW};
 use crate::sources::http::HttpClient;
 use crate::sources::{
-    calendar_sources, crm_sources, crm_sources_with, CalendarFetch, CrmFetch, SourceWarning,
-    SyncContext,
+    bound_items, calendar_sources, crm_sources, crm_sources_with, CalendarFetch, CrmFetch,
+    SourceWarning, SyncContext,
 };
 
 /// How one source's sync went.
@@ -112,9 +112,11 @@ pub async fn sync_with(
             }
             Ok(CalendarFetch::Full {
                 items,
-                warnings,
+                mut warnings,
                 cursor,
             }) => {
+                let room = ctx.limits.max_occurrences;
+                let items = bound_items(items, ctx, room, &id, &mut warnings);
                 let state = success_state(&id, &kind, cursor, &warnings);
                 store
                     .replace_calendar(&state, &items, now)
@@ -123,13 +125,25 @@ pub async fn sync_with(
             Ok(CalendarFetch::Delta {
                 changed,
                 deleted,
-                warnings,
+                mut warnings,
                 cursor,
             }) => {
-                let state = success_state(&id, &kind, cursor, &warnings);
-                store
-                    .apply_calendar_delta(&state, &changed, &deleted, now)
-                    .map(|c| (Some(c), warnings))
+                // What the untouched items keep is counted against the
+                // budget (one unit each: their attendees are not read back).
+                let touched: Vec<&str> = changed
+                    .iter()
+                    .map(|i| i.key.as_str())
+                    .chain(deleted.iter().map(String::as_str))
+                    .collect();
+                let kept = store.occurrences_outside(&id, &touched);
+                kept.and_then(|kept| {
+                    let room = ctx.limits.max_occurrences.saturating_sub(kept);
+                    let changed = bound_items(changed, ctx, room, &id, &mut warnings);
+                    let state = success_state(&id, &kind, cursor, &warnings);
+                    store
+                        .apply_calendar_delta(&state, &changed, &deleted, now)
+                        .map(|c| (Some(c), warnings))
+                })
             }
             Err(e) => Err(e),
         };

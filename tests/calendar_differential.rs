@@ -215,6 +215,10 @@ fn ours(name: &str, text: &str, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) 
         default_tz: tz,
         // No cap in the way of the comparison: python has none.
         max_instances: 1_000_000,
+        limits: meetledger::calendar::limits::EventLimits {
+            max_occurrences: usize::MAX,
+            ..Default::default()
+        },
     };
     let input = IcsInput::new(name, text.to_string());
     normalize(&[input], "cal", &opts)

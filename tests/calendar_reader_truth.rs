@@ -20,6 +20,7 @@ fn opts(from: &str, to: &str) -> ExpandOptions {
         window_end: format!("{to}T00:00:00Z").parse().unwrap(),
         default_tz: Tz::Europe__Moscow,
         max_instances: 1000,
+        limits: Default::default(),
     }
 }
 

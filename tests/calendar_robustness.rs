@@ -28,6 +28,7 @@ fn opts() -> ExpandOptions {
         window_end: at("2030-01-01T00:00:00Z"),
         default_tz: Tz::Europe__Moscow,
         max_instances: 500,
+        limits: Default::default(),
     }
 }
 

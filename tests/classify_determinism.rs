@@ -60,7 +60,8 @@ fn occurrence() -> impl Strategy<Value = Occurrence> {
                 tz: None,
                 title: TITLES[title].into(),
                 location: None,
-                description: None,
+                tags: vec![],
+                description_video_link: false,
                 url: None,
                 organizer: MANAGERS
                     .get(organizer)
@@ -79,6 +80,7 @@ fn occurrence() -> impl Strategy<Value = Occurrence> {
                 status: EventStatus::Confirmed,
                 transparent: false,
                 conference: None,
+                private: false,
             }
         })
 }

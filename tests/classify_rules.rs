@@ -145,13 +145,15 @@ fn event(calendar: &str, uid: &str) -> Occurrence {
         tz: Some("Europe/Moscow".into()),
         title: "Встреча".into(),
         location: None,
-        description: None,
+        tags: vec![],
+        description_video_link: false,
         url: None,
         organizer: Some(person(&format!("{owner}@acme.example"), PartStat::Accepted)),
         attendees: vec![person("anna@romashka.ru", PartStat::Accepted)],
         status: EventStatus::Confirmed,
         transparent: false,
         conference: None,
+        private: false,
     }
 }
 
@@ -400,7 +402,7 @@ fn nomeeting_tag_in_title_or_description_excludes_as_override() {
         Some(Exclusion::Override)
     );
     let mut described = event("ivanov-main", "e2");
-    described.description = Some("личное, #NoMeeting".into());
+    described.read_description("личное, #NoMeeting");
     assert_eq!(
         excluded(&World::new().decide(described)),
         Some(Exclusion::Override)
@@ -498,7 +500,7 @@ fn client_tag_finds_the_crm_id_whatever_its_case() {
     world.clients[0].id = "RM-1".into();
     let occurrence = with_guests(titled(event("ivanov-main", "e1"), "Визит"), &[]);
     let mut occurrence = occurrence;
-    occurrence.description = Some("#client:rm-1".into());
+    occurrence.read_description("#client:rm-1");
     assert_eq!(
         world.decide(occurrence).counterparty,
         Some(Counterparty::Client("RM-1".into()))
@@ -817,7 +819,7 @@ fn call_keyword_stem_in_title_makes_a_call_even_with_a_video_link() {
 #[test]
 fn keywords_count_in_the_title_only() {
     let mut occurrence = event("ivanov-main", "e1");
-    occurrence.description = Some("после выставки, звонок".into());
+    occurrence.read_description("после выставки, звонок");
     assert_eq!(kind_of(occurrence).0, MeetingKind::InPerson);
 }
 
@@ -841,7 +843,7 @@ fn known_video_link_in_location_description_or_url_makes_an_online_meeting() {
         let mut occurrence = event("ivanov-main", "e1");
         match field {
             "location" => occurrence.location = Some(link.into()),
-            "description" => occurrence.description = Some(link.into()),
+            "description" => occurrence.read_description(link),
             _ => occurrence.url = Some(link.into()),
         }
         assert_eq!(

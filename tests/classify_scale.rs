@@ -81,7 +81,8 @@ fn thousands_of_clients_and_tens_of_thousands_of_events_classify_quickly() {
                     "Встреча".into()
                 },
                 location: None,
-                description: None,
+                tags: vec![],
+                description_video_link: false,
                 url: None,
                 organizer: Some(Attendee {
                     email: format!("m{manager:02}@acme.example"),
@@ -102,6 +103,7 @@ fn thousands_of_clients_and_tens_of_thousands_of_events_classify_quickly() {
                 status: EventStatus::Confirmed,
                 transparent: false,
                 conference: None,
+                private: false,
             }
         })
         .collect();

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         window_end: Utc.with_ymd_and_hms(2035, 1, 1, 0, 0, 0).unwrap(),
         default_tz: chrono_tz::Tz::Europe__Moscow,
         max_instances: 10_000,
+        limits: Default::default(),
     };
     let input = IcsInput::new("fuzz.ics", data);
     let parsed = normalize(&[input], "fuzz", &opts);

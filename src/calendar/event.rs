@@ -57,7 +57,11 @@ pub enum RDate {
 pub struct Details {
     pub title: String,
     pub location: Option<String>,
-    pub description: Option<String>,
+    /// What classification reads in the description, which is not kept.
+    pub tags: Vec<String>,
+    pub description_video_link: bool,
+    /// CLASS:PRIVATE or CLASS:CONFIDENTIAL.
+    pub private: bool,
     pub url: Option<String>,
     pub organizer: Option<Attendee>,
     pub attendees: Vec<Attendee>,
@@ -355,13 +359,23 @@ fn read_details(c: &Component) -> Details {
             .map(|p| p.text().trim().to_string())
             .find(|v| !v.is_empty())
     });
+    // RFC 5545 §3.8.1.3: PUBLIC (the default), PRIVATE, CONFIDENTIAL, or
+    // an x-name/iana-token, which the RFC says to treat as PRIVATE.
+    let private = c
+        .prop("CLASS")
+        .is_some_and(|p| !matches!(p.value.trim().to_ascii_uppercase().as_str(), "PUBLIC" | ""));
+    let mut tags = Vec::new();
+    let mut description_video_link = false;
+    if let Some(description) = c.prop("DESCRIPTION").map(ContentLine::text) {
+        crate::calendar::limits::keep_tags(&mut tags, &description, crate::model::MAX_TAG_CHARS);
+        description_video_link = crate::classify::text::has_video_link(&description);
+    }
     Details {
         title: text("SUMMARY").unwrap_or_default(),
         location: text("LOCATION"),
-        description: c
-            .prop("DESCRIPTION")
-            .map(ContentLine::text)
-            .filter(|s| !s.trim().is_empty()),
+        tags,
+        description_video_link,
+        private,
         url: text("URL"),
         organizer: c.prop("ORGANIZER").map(|p| read_person(p, true)),
         attendees: c

@@ -292,16 +292,14 @@ impl Iterator for Unfold<'_> {
 /// Splits one logical line into name, parameters and value.
 pub fn parse_content_line(line: &str, line_no: usize) -> Result<ContentLine, String> {
     let bytes = line.as_bytes();
-    let name_end = line
-        .find([';', ':'])
-        .ok_or_else(|| format!("not a content line: {:?}", shorten(line)))?;
+    let name_end = line.find([';', ':']).ok_or_else(not_a_content_line)?;
     let name = line[..name_end].trim();
     if name.is_empty()
         || !name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(format!("not a content line: {:?}", shorten(line)));
+        return Err(not_a_content_line());
     }
     let mut params: Vec<(String, Vec<String>)> = Vec::new();
     let mut pos = name_end;
@@ -319,7 +317,7 @@ pub fn parse_content_line(line: &str, line_no: usize) -> Result<ContentLine, Str
                 pos += off;
                 continue;
             }
-            None => return Err(format!("no value in {:?}", shorten(line))),
+            None => return Err(no_value(name)),
         };
         let pname = line[pos..eq].trim().to_ascii_uppercase();
         pos = eq + 1;
@@ -361,7 +359,18 @@ pub fn parse_content_line(line: &str, line_no: usize) -> Result<ContentLine, Str
             }
         }
     }
-    Err(format!("no value in {:?}", shorten(line)))
+    Err(no_value(name))
+}
+
+// The messages name the line (by number, in the warning) and never quote
+// it: a broken line is often the middle of a description, whose text must
+// not reach logs or `status` (private events, issue 12).
+fn not_a_content_line() -> String {
+    "not a content line (no property name before ':' or ';')".to_string()
+}
+
+fn no_value(name: &str) -> String {
+    format!("no value in {} (no ':')", name.to_ascii_uppercase())
 }
 
 /// Reads one parameter value starting at `pos`; returns it and the position
@@ -465,10 +474,6 @@ pub fn unescape_text(value: &str) -> String {
         }
     }
     out
-}
-
-fn shorten(line: &str) -> String {
-    line.chars().take(60).collect()
 }
 
 #[cfg(test)]

@@ -9,11 +9,14 @@
 //! - `timezone`: TZID → zone (IANA, Windows, VTIMEZONE, fallback);
 //! - `event`: one VEVENT → `EventData` (times, recurrence parts, people);
 //! - `recurrence`: one series → instances in the window (RRULE via `rrule`);
+//! - [`limits`]: caps on one event's texts and people and on a calendar's
+//!   occurrences (hostile input);
 //! - this file: files → events → series merged with overrides and
 //!   cancellations → sorted occurrences.
 
 mod event;
 mod lexer;
+pub mod limits;
 mod recurrence;
 mod timezone;
 mod values;
@@ -27,6 +30,7 @@ use chrono_tz::Tz;
 use crate::model::{EventStatus, Occurrence};
 use event::{method_is_not_state, read_event, Details, EventData, Time};
 use lexer::Component;
+use limits::{EventLimits, OccurrenceBudget};
 use recurrence::{event_length, expand, in_window, Frame};
 use timezone::{Zone, ZoneResolver};
 
@@ -41,6 +45,8 @@ pub struct ExpandOptions {
     pub default_tz: Tz,
     /// Per-series cap on expanded instances; hitting it yields a warning.
     pub max_instances: usize,
+    /// Caps on each event and on the calendar's occurrences.
+    pub limits: EventLimits,
 }
 
 /// One input file: a name for messages (usually its path) and its bytes.
@@ -112,7 +118,10 @@ pub fn normalize<F: std::borrow::Borrow<IcsInput>>(
     // end: regrouping into a map of vectors held every event twice at the
     // peak (massif: 2 × 2 KiB per event of a million-event file).
     events.sort_by(|a, b| b.uid.cmp(&a.uid));
-    let mut occurrences = Vec::new();
+    // Occurrences are kept within the calendar's budget as each series is
+    // expanded, so memory stays near the budget however many series expand.
+    let mut budget = OccurrenceBudget::new(opts.limits.max_occurrences);
+    let mut series = Vec::new();
     while let Some(last) = events.last() {
         let run = events
             .iter()
@@ -124,14 +133,31 @@ pub fn normalize<F: std::borrow::Borrow<IcsInput>>(
         if events.len() < events.capacity() / 2 {
             events.shrink_to_fit();
         }
-        let first = occurrences.len();
-        merge_series(calendar_id, group, opts, &mut occurrences, &mut warnings);
+        // Once the budget is reached, a series is expanded only as far as
+        // its share: 300 runaway series need not each be expanded in full.
+        let share = budget.share().filter(|s| *s < opts.max_instances);
+        let stopped = merge_series(calendar_id, group, opts, share, &mut series, &mut warnings);
         // Series come in UID order and every occurrence of a series carries
         // its UID, so sorting each series' own run sorts the whole: one
         // global sort of the (large) occurrences was a quarter of the time
         // on a 100 000-event calendar (perf, scripts/bench-ics).
-        occurrences[first..].sort_by_key(|o| (o.recurrence_id, o.start));
+        series.sort_by_key(|o| (o.recurrence_id, o.start));
+        if stopped {
+            budget.add_stopped(std::mem::take(&mut series));
+        } else {
+            budget.add(std::mem::take(&mut series));
+        }
     }
+    if let Some(message) = budget.describe() {
+        warnings.push(ParseWarning {
+            file: calendar_id.to_string(),
+            line: None,
+            uid: None,
+            message,
+            skipped: true,
+        });
+    }
+    let occurrences = budget.into_occurrences();
     debug_assert!(occurrences.is_sorted_by(|a, b| {
         (&a.uid, a.recurrence_id, a.start) <= (&b.uid, b.recurrence_id, b.start)
     }));
@@ -253,7 +279,18 @@ fn read_file(
             event_warnings.push(warning(line, uid.clone(), message, false));
         }
         match result {
-            Ok(event) => events.push(event),
+            Ok(mut event) => {
+                let cuts = bound_event(&mut event, &opts.limits);
+                if cuts.any() {
+                    event_warnings.push(warning(
+                        c.line,
+                        Some(event.uid.clone()),
+                        cuts.describe(&opts.limits),
+                        false,
+                    ));
+                }
+                events.push(event)
+            }
             Err(message) => event_warnings.push(warning(
                 c.line,
                 uid,
@@ -299,6 +336,25 @@ fn read_file(
     warnings.extend(event_warnings);
 }
 
+/// Applies the per-event limits to an event as read, before its instances
+/// copy it.
+fn bound_event(event: &mut EventData, limits: &EventLimits) -> limits::Cuts {
+    let d = &mut event.details;
+    limits::bound_event(
+        limits::EventParts {
+            uid: Some(&mut event.uid),
+            title: &mut d.title,
+            location: &mut d.location,
+            url: &mut d.url,
+            conference: &mut d.conference,
+            organizer: &mut d.organizer,
+            attendees: &mut d.attendees,
+            tags: &mut d.tags,
+        },
+        limits,
+    )
+}
+
 /// Whether a component closing under these ancestors is one the reader
 /// looks at: not a part of an event or of a zone definition.
 fn is_ours(ancestors: &[Component]) -> bool {
@@ -321,14 +377,17 @@ fn cancels(cancel: &EventData, target: &EventData) -> bool {
 }
 
 /// Merges every component of one UID (master, overrides, cancellations)
-/// and emits its occurrences.
+/// and emits its occurrences. With a `share`, a recurring master is
+/// expanded to at most that many instances; true when it had more.
 fn merge_series(
     calendar: &str,
     group: Vec<EventData>,
     opts: &ExpandOptions,
+    share: Option<usize>,
     out: &mut Vec<Occurrence>,
     warnings: &mut Vec<ParseWarning>,
-) {
+) -> bool {
+    let mut stopped = false;
     let (cancel_msgs, components): (Vec<EventData>, Vec<EventData>) =
         group.into_iter().partition(EventData::is_cancel_message);
     let master = components
@@ -430,11 +489,30 @@ fn merge_series(
         if master.is_recurring() {
             // The `rrule` crate is third-party code run on untrusted input;
             // should it panic, only this series is lost, not the calendar.
-            let expanded =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(master, opts)))
-                    .unwrap_or_else(|_| Err("expansion failed unexpectedly".to_string()));
+            let shared;
+            let series_opts = match share {
+                Some(share) => {
+                    shared = ExpandOptions {
+                        max_instances: share,
+                        ..opts.clone()
+                    };
+                    &shared
+                }
+                None => opts,
+            };
+            let expanded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                expand(master, series_opts)
+            }))
+            .unwrap_or_else(|_| Err("expansion failed unexpectedly".to_string()));
             match expanded {
-                Ok(expansion) => {
+                Ok(mut expansion) => {
+                    if share.is_some() && expansion.capped {
+                        // Stopped at the budget's share, not at
+                        // `max_instances`: the budget's warning says so,
+                        // not the cap's note (the last one).
+                        expansion.notes.pop();
+                        stopped = true;
+                    }
                     for (line, message) in expansion.notes {
                         warn(master, line, message, false);
                     }
@@ -559,6 +637,7 @@ fn merge_series(
             ));
         }
     }
+    stopped
 }
 
 /// Whether the master's own recurrence set (RRULE, RDATE, EXDATE, with
@@ -570,6 +649,7 @@ fn master_has_instance(master: &EventData, key: DateTime<Utc>, opts: &ExpandOpti
         window_end: key + chrono::Duration::seconds(1),
         default_tz: opts.default_tz,
         max_instances: 16,
+        limits: opts.limits.clone(),
     };
     let expanded =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expand(master, &around_key)));
@@ -614,13 +694,15 @@ fn occurrence(
         tz,
         title: details.title.clone(),
         location: details.location.clone(),
-        description: details.description.clone(),
+        tags: details.tags.clone(),
+        description_video_link: details.description_video_link,
         url: details.url.clone(),
         organizer: details.organizer.clone(),
         attendees: details.attendees.clone(),
         status,
         transparent: details.transparent,
         conference: details.conference.clone(),
+        private: details.private,
     }
 }
 
@@ -634,6 +716,7 @@ mod tests {
             window_end: "2027-01-01T00:00:00Z".parse().unwrap(),
             default_tz: Tz::Europe__Moscow,
             max_instances: 100,
+            limits: EventLimits::default(),
         };
         let input = IcsInput::new("x.ics", text);
         normalize(&[input], "cal", &options)

@@ -41,6 +41,9 @@ pub struct Expansion {
     pub instances: Vec<Instance>,
     /// (line, message) of anything worth a warning (cap hit, odd rule…).
     pub notes: Vec<(usize, String)>,
+    /// The series has more instances in the window than `max_instances`
+    /// (the last note says so).
+    pub capped: bool,
 }
 
 /// How the series' times are laid out: all-day dates, or wall-clock times
@@ -317,6 +320,7 @@ pub fn expand(event: &EventData, opts: &ExpandOptions) -> Result<Expansion, Stri
         }
         cap_hit = true;
     }
+    out.capped = cap_hit;
     if cap_hit {
         out.notes.push((
             event.line,
@@ -620,6 +624,7 @@ mod tests {
             window_end: dt(to).and_utc(),
             default_tz: Tz::Europe__Moscow,
             max_instances: cap,
+            limits: Default::default(),
         }
     }
 

@@ -249,7 +249,9 @@ pub fn merge(
                     calendar: copy.calendar.clone(),
                     uid: copy.uid.clone(),
                     recurrence_id: copy.recurrence_id,
-                    title: copy.title.clone(),
+                    // The meeting is stored and shown: a private copy's
+                    // title (read above like any other) is not.
+                    title: copy.shown_title().to_string(),
                 };
                 (reported, meeting)
             })

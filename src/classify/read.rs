@@ -195,8 +195,8 @@ impl<'a> Reader<'a> {
 
         let mut tags = Tags::default();
         tags.read(&occurrence.title);
-        if let Some(description) = &occurrence.description {
-            tags.read(description);
+        for tag in &occurrence.tags {
+            tags.read(tag);
         }
         let admin = self.override_for(occurrence);
 
@@ -476,14 +476,11 @@ impl<'a> Reader<'a> {
         } else if self.call.any_in(title_words) {
             MeetingKind::Call
         } else if nonempty(&occurrence.conference)
-            || [
-                &occurrence.location,
-                &occurrence.description,
-                &occurrence.url,
-            ]
-            .into_iter()
-            .flatten()
-            .any(|text| has_video_link(text))
+            || occurrence.description_video_link
+            || [&occurrence.location, &occurrence.url]
+                .into_iter()
+                .flatten()
+                .any(|text| has_video_link(text))
             || occurrence.location.as_deref().is_some_and(is_video_place)
         {
             MeetingKind::Online

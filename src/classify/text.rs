@@ -246,25 +246,54 @@ pub struct Tags {
 }
 
 impl Tags {
-    /// Reads the tags of one text (title or description) into `self`.
+    /// Reads the tags of one text (title, description, or a tag that
+    /// `tags_in` kept) into `self`.
     pub fn read(&mut self, text: &str) {
-        for (at, _) in text.match_indices('#') {
-            let rest = &text[at + 1..];
-            if starts_with_word(rest, "nomeeting") {
-                self.no_meeting = true;
-            } else if let Some(id) = strip_prefix_ignore_case(rest, "client:") {
-                let id: String = id
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && !",;()[]{}<>\"'«»#".contains(*c))
-                    .collect();
-                // A sentence may end right after the tag: "… #client:42."
-                let id = id.trim_end_matches(['.', ':', '!', '?']);
-                if self.client.is_none() && !id.is_empty() {
-                    self.client = Some(id.to_string());
+        for tag in tags_in(text) {
+            match tag {
+                Tag::NoMeeting => self.no_meeting = true,
+                Tag::Client(id) => {
+                    if self.client.is_none() {
+                        self.client = Some(id.to_string());
+                    }
                 }
             }
         }
     }
+}
+
+/// One tag as written in an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag<'t> {
+    NoMeeting,
+    Client(&'t str),
+}
+
+impl std::fmt::Display for Tag<'_> {
+    /// The canonical form, which `Tags::read` reads back as the same tag.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tag::NoMeeting => f.write_str("#nomeeting"),
+            Tag::Client(id) => write!(f, "#client:{id}"),
+        }
+    }
+}
+
+/// The tags of a text in the order written.
+pub fn tags_in(text: &str) -> impl Iterator<Item = Tag<'_>> {
+    text.match_indices('#').filter_map(|(at, _)| {
+        let rest = &text[at + 1..];
+        if starts_with_word(rest, "nomeeting") {
+            return Some(Tag::NoMeeting);
+        }
+        let id = strip_prefix_ignore_case(rest, "client:")?;
+        let end = id
+            .find(|c: char| c.is_whitespace() || ",;()[]{}<>\"'«»#".contains(c))
+            .unwrap_or(id.len());
+        // A sentence may end right after the tag: "… #client:42."
+        let id = id[..end].trim_end_matches(['.', ':', '!', '?']);
+        (!id.is_empty()).then_some(Tag::Client(id))
+    })
 }
 
 fn strip_prefix_ignore_case<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_emails.sql"),
     include_str!("../../migrations/0004_tokens.sql"),
     include_str!("../../migrations/0005_incremental.sql"),
+    include_str!("../../migrations/0006_forget_descriptions.sql"),
 ];
 
 /// Sync health of one source, as `status` shows it.
@@ -439,6 +440,25 @@ impl Store {
     }
 
     // ----- synced data ---------------------------------------------------
+
+    /// How many occurrences of `calendar` are stored outside the given
+    /// items (what an incremental sync of those items leaves in place).
+    pub fn occurrences_outside(&self, calendar: &str, items: &[&str]) -> Result<usize> {
+        let total: i64 = self.conn.query_row(
+            "SELECT count(*) FROM occurrences WHERE calendar = ?1",
+            [calendar],
+            |r| r.get(0),
+        )?;
+        let mut inside: i64 = 0;
+        let mut count = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM occurrences WHERE calendar = ?1 AND item = ?2")?;
+        let unique: std::collections::BTreeSet<&str> = items.iter().copied().collect();
+        for item in unique {
+            inside += count.query_row(params![calendar, item], |r| r.get::<_, i64>(0))?;
+        }
+        Ok((total - inside).max(0) as usize)
+    }
 
     /// Every stored occurrence, in key order (calendar, uid, instance).
     pub fn occurrences(&self) -> Result<Vec<Occurrence>> {
@@ -1305,6 +1325,34 @@ mod tests {
     use super::*;
     use crate::model::EventStatus;
 
+    /// A ledger of the version before issue 12 holds descriptions: the
+    /// upgrade makes the next sync of those calendars a full read (which
+    /// rewrites the rows without them) and leaves the others incremental.
+    #[test]
+    fn upgrade_forgets_the_cursor_of_calendars_that_stored_descriptions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(MIGRATIONS[..5].iter().map(|sql| M::up(sql)).collect())
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                r#"INSERT INTO sources (id, kind, cursor) VALUES ('noted', 'google', 'c1'), ('plain', 'google', 'c2');
+                INSERT INTO occurrences (calendar, uid, instance, start, data) VALUES
+                  ('noted', 'u', '', '2026-11-10T07:00:00Z', '{"title":"x","description":"secret notes"}'),
+                  ('plain', 'u', '', '2026-11-10T07:00:00Z', '{"title":"x","description":null}');"#,
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.source("noted").unwrap().unwrap().cursor, None);
+        assert_eq!(
+            store.source("plain").unwrap().unwrap().cursor.as_deref(),
+            Some("c2")
+        );
+    }
+
     fn order(id: &str, amount: f64) -> Order {
         Order {
             id: id.into(),
@@ -1426,13 +1474,15 @@ mod tests {
             tz: None,
             title: "Визит".into(),
             location: None,
-            description: None,
+            tags: vec![],
+            description_video_link: false,
             url: None,
             organizer: None,
             attendees: vec![],
             status: EventStatus::Confirmed,
             transparent: false,
             conference: None,
+            private: false,
         }
     }
 

@@ -327,7 +327,7 @@ pub fn manager_digest(input: &DigestInput, manager_id: &str) -> ManagerDigest {
                 o.start,
                 Reading {
                     when: style.when(o.start),
-                    title: o.title.clone(),
+                    title: o.shown_title().to_string(),
                     meeting: d.exclusion.is_none(),
                     reason: d.exclusion.map(|e| e.as_str().to_string()),
                     client: counterparty.map_or_else(String::new, |c| input.client_label(c)),

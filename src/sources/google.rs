@@ -329,6 +329,9 @@ pub struct GoogleEvent {
     ical_uid: Option<String>,
     summary: Option<String>,
     description: Option<String>,
+    /// `default`, `public`, `private` or `confidential` (Events resource);
+    /// the last two mark a private event.
+    visibility: Option<String>,
     location: Option<String>,
     start: Option<GoogleTime>,
     end: Option<GoogleTime>,
@@ -477,7 +480,7 @@ pub fn to_occurrence(calendar: &str, event: GoogleEvent, ctx: &SyncContext) -> R
                 .and_then(|e| e.uri.clone())
         })
     });
-    Ok(Occurrence {
+    let mut occurrence = Occurrence {
         calendar: calendar.to_string(),
         uid: event.ical_uid.clone().unwrap_or_else(|| {
             event
@@ -500,12 +503,22 @@ pub fn to_occurrence(calendar: &str, event: GoogleEvent, ctx: &SyncContext) -> R
         },
         title: event.summary.unwrap_or_default().trim().to_string(),
         location: event.location.filter(|l| !l.trim().is_empty()),
-        description: event.description,
+        tags: vec![],
+        description_video_link: false,
         url: None,
         organizer,
         attendees,
         status: EventStatus::parse(event.status.as_deref().unwrap_or("confirmed")),
         transparent: event.transparency.as_deref() == Some("transparent"),
         conference,
-    })
+        private: matches!(
+            event.visibility.as_deref(),
+            Some("private" | "confidential")
+        ),
+    };
+    // The description is read for tags and links, then let go.
+    if let Some(description) = event.description.as_deref() {
+        occurrence.read_description(description);
+    }
+    Ok(occurrence)
 }

@@ -371,6 +371,9 @@ pub struct GraphEvent {
     removed: Option<serde_json::Value>,
     subject: Option<String>,
     body_preview: Option<String>,
+    /// `normal`, `personal`, `private` or `confidential` (Graph event
+    /// resource); the last two mark a private event.
+    sensitivity: Option<String>,
     start: Option<GraphTime>,
     end: Option<GraphTime>,
     /// The original start of an occurrence or exception (UTC offset form).
@@ -582,7 +585,7 @@ pub fn to_occurrence(calendar: &str, owner: &[String], event: GraphEvent) -> Res
                 .filter(|_| event.is_online_meeting)
         })
         .filter(|u| !u.is_empty());
-    Ok(Occurrence {
+    let mut occurrence = Occurrence {
         calendar: calendar.to_string(),
         uid: series_uid(&event),
         recurrence_id,
@@ -603,7 +606,8 @@ pub fn to_occurrence(calendar: &str, owner: &[String], event: GraphEvent) -> Res
             .location
             .and_then(|l| l.display_name)
             .filter(|l| !l.trim().is_empty()),
-        description: event.body_preview.filter(|b| !b.is_empty()),
+        tags: vec![],
+        description_video_link: false,
         url: None,
         organizer,
         attendees,
@@ -614,7 +618,16 @@ pub fn to_occurrence(calendar: &str, owner: &[String], event: GraphEvent) -> Res
         },
         transparent: event.show_as.as_deref() == Some("free"),
         conference,
-    })
+        private: matches!(
+            event.sensitivity.as_deref(),
+            Some("private" | "confidential")
+        ),
+    };
+    // The body preview is read for tags and links, then let go.
+    if let Some(preview) = event.body_preview.as_deref() {
+        occurrence.read_description(preview);
+    }
+    Ok(occurrence)
 }
 
 /// The owner's `responseStatus.response` as a participation status, when it

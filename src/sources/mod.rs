@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use crate::calendar::limits::EventLimits;
 use crate::calendar::ExpandOptions;
 use crate::config::{CalendarKind, Config, CrmKind, ManagerConfig};
 use crate::model::{Client, Occurrence, Order};
@@ -30,6 +31,8 @@ pub struct SyncContext {
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
     pub max_instances: usize,
+    /// Caps on each event and on a calendar's occurrences.
+    pub limits: EventLimits,
     /// For mapping CRM users to managers.
     pub managers: Vec<ManagerConfig>,
     /// Timeouts, retries and pacing of network sources (tests shorten the
@@ -53,6 +56,14 @@ impl SyncContext {
             window_start: now - Duration::days(config.sync.days_back),
             window_end: now + Duration::days(config.sync.days_ahead),
             max_instances: config.sync.max_instances,
+            limits: EventLimits {
+                max_text_chars: config.sync.max_text_chars,
+                max_attendees: config.sync.max_attendees,
+                max_occurrences: config.sync.max_occurrences_per_calendar,
+                keep_addresses: std::sync::Arc::new(
+                    config.managers.iter().flat_map(|m| m.addresses()).collect(),
+                ),
+            },
             managers: config.managers.clone(),
             http,
         }
@@ -70,6 +81,7 @@ impl SyncContext {
             window_end: self.window_end,
             default_tz: self.tz,
             max_instances: self.max_instances,
+            limits: self.limits.clone(),
         }
     }
 
@@ -115,6 +127,105 @@ pub struct CalendarItem {
     /// Stable within the calendar (href, event id, file name).
     pub key: String,
     pub occurrences: Vec<Occurrence>,
+}
+
+/// Applies the limits of `ctx` to a calendar source's items, whatever the
+/// source: every event's texts and attendees, `max_instances` per series
+/// (by UID, across items: Google and Graph expand series themselves, one
+/// item per instance), and the calendar's occurrence budget, of which
+/// `room` is left (the whole budget for a full read; for an incremental
+/// one, what the stored items it does not touch leave). Sources that read
+/// iCalendar applied the same limits while expanding; here they find
+/// nothing more to cut. Each kind of cut is one warning in `status`.
+pub fn bound_items(
+    items: Vec<CalendarItem>,
+    ctx: &SyncContext,
+    room: usize,
+    calendar: &str,
+    warnings: &mut Vec<SourceWarning>,
+) -> Vec<CalendarItem> {
+    use crate::calendar::limits::{bound_occurrence, OccurrenceBudget};
+    let mut keys = Vec::with_capacity(items.len());
+    let mut tagged: Vec<(usize, Occurrence)> = Vec::new();
+    let (mut cut_events, mut cut_texts, mut cut_attendees) = (0usize, 0usize, 0usize);
+    for (i, item) in items.into_iter().enumerate() {
+        keys.push(item.key);
+        for mut o in item.occurrences {
+            let cuts = bound_occurrence(&mut o, &ctx.limits);
+            if cuts.any() {
+                cut_events += 1;
+                cut_texts += cuts.texts;
+                cut_attendees += cuts.attendees;
+            }
+            tagged.push((i, o));
+        }
+    }
+    if cut_events > 0 {
+        let cuts = crate::calendar::limits::Cuts {
+            texts: cut_texts,
+            attendees: cut_attendees,
+        };
+        warnings.push(SourceWarning {
+            place: calendar.to_string(),
+            message: format!(
+                "{cut_events} occurrence(s) cut: {}",
+                cuts.describe(&ctx.limits)
+            ),
+            skipped: false,
+        });
+    }
+
+    // Series in UID order, each earliest first: the same cut on every run.
+    tagged.sort_by(|a, b| {
+        (&a.1.uid, a.1.start, a.1.recurrence_id, a.0).cmp(&(
+            &b.1.uid,
+            b.1.start,
+            b.1.recurrence_id,
+            b.0,
+        ))
+    });
+    let mut budget = OccurrenceBudget::new(room);
+    let (mut capped_series, mut capped_instances) = (0usize, 0usize);
+    let mut rest = tagged.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let mut series = vec![first];
+        while let Some(next) = rest.next_if(|n| n.1.uid == series[0].1.uid) {
+            series.push(next);
+        }
+        if series.len() > ctx.max_instances {
+            capped_series += 1;
+            capped_instances += series.len() - ctx.max_instances;
+            series.truncate(ctx.max_instances);
+        }
+        budget.add(series);
+    }
+    if capped_series > 0 {
+        warnings.push(SourceWarning {
+            place: calendar.to_string(),
+            message: format!(
+                "{capped_instances} instance(s) of {capped_series} series beyond \
+                 [sync] max_instances = {} not stored",
+                ctx.max_instances
+            ),
+            skipped: true,
+        });
+    }
+    if let Some(message) = budget.describe() {
+        warnings.push(SourceWarning {
+            place: calendar.to_string(),
+            message,
+            skipped: true,
+        });
+    }
+
+    let mut regrouped: Vec<Vec<Occurrence>> = keys.iter().map(|_| Vec::new()).collect();
+    for (i, o) in budget.into_occurrences() {
+        regrouped[i].push(o);
+    }
+    keys.into_iter()
+        .zip(regrouped)
+        .map(|(key, occurrences)| CalendarItem { key, occurrences })
+        .collect()
 }
 
 /// A calendar source's answer.
@@ -407,4 +518,81 @@ pub fn content_cursor(parts: &[&[u8]], extra: &str) -> String {
     hasher.update(extra.as_bytes());
     let digest = hasher.finalize();
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventStatus, Occurrence};
+
+    fn instance(uid: &str, hour: i64) -> Occurrence {
+        let start = DateTime::<Utc>::from_timestamp(1_790_000_000 + hour * 3600, 0).unwrap();
+        Occurrence {
+            calendar: "cal".into(),
+            uid: uid.into(),
+            recurrence_id: Some(start),
+            start,
+            end: start + Duration::hours(1),
+            all_day: false,
+            tz: None,
+            title: "t".into(),
+            location: None,
+            tags: vec![],
+            description_video_link: false,
+            url: None,
+            organizer: None,
+            attendees: vec![],
+            status: EventStatus::Confirmed,
+            transparent: false,
+            conference: None,
+            private: false,
+        }
+    }
+
+    /// Google and Graph expand series themselves, one item per instance:
+    /// `max_instances` still counts per series (by UID), across items.
+    #[test]
+    fn max_instances_counts_a_series_across_provider_items() {
+        let now = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
+        let config = Config::parse(
+            "[company]\nname = \"A\"\ndomains = [\"a.example\"]\ntimezone = \"UTC\"\n\
+             [ledger]\npath = \"l.db\"\n[sync]\nmax_instances = 5\n",
+            std::path::Path::new("/nonexistent/meetledger.toml"),
+        )
+        .unwrap();
+        let ctx = SyncContext::new(&config, now);
+        let mut items: Vec<CalendarItem> = (0..20)
+            .rev()
+            .map(|h| CalendarItem {
+                key: format!("runaway_{h}"),
+                occurrences: vec![instance("runaway", h)],
+            })
+            .collect();
+        items.push(CalendarItem {
+            key: "single".into(),
+            occurrences: vec![instance("single", 3)],
+        });
+        let mut warnings = vec![];
+        let kept = bound_items(items, &ctx, 1000, "cal", &mut warnings);
+        let stored: Vec<&str> = kept
+            .iter()
+            .filter(|i| !i.occurrences.is_empty())
+            .map(|i| i.key.as_str())
+            .collect();
+        // The earliest five instances of the runaway series, and the other event.
+        assert_eq!(
+            stored,
+            [
+                "runaway_4",
+                "runaway_3",
+                "runaway_2",
+                "runaway_1",
+                "runaway_0",
+                "single"
+            ]
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].skipped);
+        assert!(warnings[0].message.contains("15 instance(s) of 1 series"));
+    }
 }
