@@ -390,3 +390,34 @@ fn a_csv_export_with_a_giant_line_fails_its_source_and_keeps_the_stored_orders()
         .unwrap();
     assert_eq!(orders, 1, "the stored order was kept");
 }
+
+#[test]
+fn an_attendee_address_no_one_can_have_is_a_warning_not_a_prospect() {
+    let company = Company::new("");
+    company.write(
+        "calendars/ivanov.ics",
+        &ics(&[common::event(
+            "m1",
+            "20261110T100000",
+            60,
+            "Переговоры",
+            &[&common::attendee("ceo@<script>.evil.example", "ACCEPTED")],
+        )]),
+    );
+    company.ok(NOW, &["run", "--once"]);
+    let meetings = company.ok(
+        NOW,
+        &["meetings", "--period", "2026-11", "--format", "jsonl"],
+    );
+    assert!(
+        meetings.stdout.trim().is_empty(),
+        "credited: {}",
+        meetings.stdout
+    );
+    let status = company.ok(NOW, &["status"]);
+    assert!(
+        status.stdout.contains("not valid mail addresses"),
+        "{}",
+        status.stdout
+    );
+}

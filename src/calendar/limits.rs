@@ -59,11 +59,14 @@ pub struct Cuts {
     pub texts: usize,
     /// Attendees dropped.
     pub attendees: usize,
+    /// Organizer or attendee addresses no one can have
+    /// (`ceo@<script>.evil.example`): kept as written, never credited.
+    pub invalid_addresses: usize,
 }
 
 impl Cuts {
     pub fn any(&self) -> bool {
-        self.texts > 0 || self.attendees > 0
+        self.texts > 0 || self.attendees > 0 || self.invalid_addresses > 0
     }
 
     /// "title or other texts cut: 2; attendees dropped: 19 800 (limit 200)".
@@ -79,6 +82,12 @@ impl Cuts {
             parts.push(format!(
                 "{} attendee(s) beyond {} not stored",
                 self.attendees, limits.max_attendees
+            ));
+        }
+        if self.invalid_addresses > 0 {
+            parts.push(format!(
+                "{} address(es) that are not valid mail addresses, never credited as a client or prospect",
+                self.invalid_addresses
             ));
         }
         parts.join("; ")
@@ -214,6 +223,15 @@ pub fn bound_event(parts: EventParts<'_>, limits: &EventLimits) -> Cuts {
     for a in parts.attendees.iter_mut() {
         cuts.texts += bound_person(a, max);
     }
+    cuts.invalid_addresses = parts
+        .organizer
+        .iter()
+        .chain(parts.attendees.iter())
+        .filter(|p| {
+            let email = p.email.trim();
+            !email.is_empty() && !crate::model::is_valid_address(&email.to_lowercase())
+        })
+        .count();
     cuts
 }
 

@@ -147,7 +147,7 @@ pub fn bound_items(
     use crate::calendar::limits::{bound_occurrence, OccurrenceBudget};
     let mut keys = Vec::with_capacity(items.len());
     let mut tagged: Vec<(usize, Occurrence)> = Vec::new();
-    let (mut cut_events, mut cut_texts, mut cut_attendees) = (0usize, 0usize, 0usize);
+    let (mut cut_events, mut cut_texts, mut cut_attendees, mut invalid) = (0usize, 0, 0, 0);
     for (i, item) in items.into_iter().enumerate() {
         keys.push(item.key);
         for mut o in item.occurrences {
@@ -156,6 +156,7 @@ pub fn bound_items(
                 cut_events += 1;
                 cut_texts += cuts.texts;
                 cut_attendees += cuts.attendees;
+                invalid += cuts.invalid_addresses;
             }
             tagged.push((i, o));
         }
@@ -164,11 +165,12 @@ pub fn bound_items(
         let cuts = crate::calendar::limits::Cuts {
             texts: cut_texts,
             attendees: cut_attendees,
+            invalid_addresses: invalid,
         };
         warnings.push(SourceWarning {
             place: calendar.to_string(),
             message: format!(
-                "{cut_events} occurrence(s) cut: {}",
+                "{cut_events} occurrence(s) bounded: {}",
                 cuts.describe(&ctx.limits)
             ),
             skipped: false,
