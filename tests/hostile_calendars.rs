@@ -60,9 +60,19 @@ orders = "orders.csv"
     std::fs::write(dir.join("ivanov.ics"), ics).unwrap();
 }
 
+/// The memory every stage must stay within on hostile input.
+const MEMORY_CAP_BYTES: u64 = 512 << 20;
+
+/// Runs the binary under a 512 MiB cap on its data segment (heap and
+/// private mappings, RLIMIT_DATA): past it an allocation fails and the
+/// process aborts, so a regression that makes a hostile calendar expensive
+/// fails here rather than only in a benchmark.
 fn run(dir: &Path, args: &[&str]) -> String {
     let config = dir.join("meetledger.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_meetledger"))
+    let output = Command::new("prlimit")
+        .arg(format!("--data={MEMORY_CAP_BYTES}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_meetledger"))
         .args(["--config", config.to_str().unwrap(), "--now", NOW])
         .args(args)
         .env_remove("MEETLEDGER_CONFIG")
