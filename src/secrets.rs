@@ -131,49 +131,97 @@ pub fn describe(reference: &SecretRef) -> String {
     }
 }
 
-/// Every secret reference of the config, with its key.
-fn references(config: &crate::config::Config) -> Vec<(String, &SecretRef)> {
+/// Where a configured secret is sent.
+enum SentTo<'a> {
+    /// Nowhere we check (a client secret checked by its provider's own
+    /// endpoint rules, SMTP: plain SMTP is allowed only to 127.0.0.1).
+    Unchecked,
+    /// To this URL's origin.
+    Url(Option<&'a str>),
+    /// The secret is itself the URL it travels in (a Bitrix24 webhook).
+    ItsOwnValue,
+}
+
+/// One configured secret: its config key, where it is read from, where it
+/// is sent, and whether its value can appear in text (a service-account key
+/// is a JSON document, not a value an error would quote).
+struct Configured<'a> {
+    key: String,
+    reference: &'a SecretRef,
+    sent_to: SentTo<'a>,
+    in_text: bool,
+}
+
+/// Every secret reference of the config: the one list `learn` and `audit`
+/// both walk.
+fn references<'a>(config: &'a crate::config::Config) -> Vec<Configured<'a>> {
     let mut out = Vec::new();
+    let mut add = |key: String, reference: Option<&'a SecretRef>, sent_to, in_text| {
+        out.extend(reference.map(|reference| Configured {
+            key,
+            reference,
+            sent_to,
+            in_text,
+        }));
+    };
     for (i, c) in config.calendars.iter().enumerate() {
-        out.extend(
-            c.password
-                .as_ref()
-                .map(|r| (format!("calendar[{i}].password"), r)),
+        add(
+            format!("calendar[{i}].password"),
+            c.password.as_ref(),
+            SentTo::Url(c.url.as_deref()),
+            true,
         );
-        out.extend(
-            c.client_secret
-                .as_ref()
-                .map(|r| (format!("calendar[{i}].client_secret"), r)),
+        add(
+            format!("calendar[{i}].client_secret"),
+            c.client_secret.as_ref(),
+            SentTo::Unchecked,
+            true,
         );
     }
     for (i, c) in config.crms.iter().enumerate() {
-        for (name, r) in [
-            ("api_key", &c.api_key),
-            ("token", &c.token),
-            ("webhook", &c.webhook),
-        ] {
-            out.extend(r.as_ref().map(|r| (format!("crm[{i}].{name}"), r)));
+        for (name, reference) in [("api_key", &c.api_key), ("token", &c.token)] {
+            add(
+                format!("crm[{i}].{name}"),
+                reference.as_ref(),
+                SentTo::Url(c.url.as_deref()),
+                true,
+            );
         }
+        add(
+            format!("crm[{i}].webhook"),
+            c.webhook.as_ref(),
+            SentTo::ItsOwnValue,
+            true,
+        );
     }
     if let Some(g) = &config.google {
-        out.extend(
-            g.client_secret
-                .as_ref()
-                .map(|r| ("google.client_secret".to_string(), r)),
+        add(
+            "google.client_secret".into(),
+            g.client_secret.as_ref(),
+            SentTo::Url(g.token_url.as_deref().or(g.api_url.as_deref())),
+            true,
+        );
+        add(
+            "google.service_account_key".into(),
+            g.service_account_key.as_ref(),
+            SentTo::Url(g.token_url.as_deref()),
+            false,
         );
     }
     if let Some(m) = &config.microsoft {
-        out.extend(
-            m.client_secret
-                .as_ref()
-                .map(|r| ("microsoft.client_secret".to_string(), r)),
+        add(
+            "microsoft.client_secret".into(),
+            m.client_secret.as_ref(),
+            SentTo::Url(m.login_url.as_deref()),
+            true,
         );
     }
     if let Some(smtp) = config.email.as_ref().and_then(|e| e.smtp.as_ref()) {
-        out.extend(
-            smtp.password
-                .as_ref()
-                .map(|r| ("email.smtp.password".to_string(), r)),
+        add(
+            "email.smtp.password".into(),
+            smtp.password.as_ref(),
+            SentTo::Unchecked,
+            true,
         );
     }
     out
@@ -181,11 +229,10 @@ fn references(config: &crate::config::Config) -> Vec<(String, &SecretRef)> {
 
 /// Reads every configured secret that can be read, so that [`scrub`] knows
 /// them before anything is printed (`status` shows stored errors; a panic
-/// may quote an answer). The service-account key is a JSON document, not a
-/// value that appears in text; it is left out.
+/// may quote an answer).
 pub fn learn(config: &crate::config::Config) {
-    for (_, reference) in references(config) {
-        let _ = resolve(reference, &config.base_dir);
+    for secret in references(config).into_iter().filter(|s| s.in_text) {
+        let _ = resolve(secret.reference, &config.base_dir);
     }
 }
 
@@ -206,71 +253,26 @@ pub struct SecretProblem {
 /// this machine. Never reads a value into a message.
 pub fn audit(config: &crate::config::Config) -> Vec<SecretProblem> {
     let mut problems = Vec::new();
-    let mut each = |key: String, reference: Option<&SecretRef>, sent_to: Option<&str>| {
-        let Some(reference) = reference else { return };
-        problems.extend(check_reference(&key, reference, &config.base_dir));
-        if let Some(url) = sent_to {
-            if let Some(message) = plain_http_to_another_host(url) {
-                problems.push(SecretProblem {
-                    key: key.clone(),
-                    message,
-                    error: true,
-                });
-            }
+    for secret in references(config) {
+        problems.extend(check_reference(
+            &secret.key,
+            secret.reference,
+            &config.base_dir,
+        ));
+        let url = match secret.sent_to {
+            SentTo::Unchecked | SentTo::Url(None) => None,
+            SentTo::Url(Some(url)) => Some(url.to_string()),
+            SentTo::ItsOwnValue => resolve(secret.reference, &config.base_dir)
+                .ok()
+                .map(|value| value.expose().to_string()),
+        };
+        if let Some(message) = url.as_deref().and_then(plain_http_to_another_host) {
+            problems.push(SecretProblem {
+                key: secret.key,
+                message,
+                error: true,
+            });
         }
-    };
-    for (i, c) in config.calendars.iter().enumerate() {
-        each(
-            format!("calendar[{i}].password"),
-            c.password.as_ref(),
-            c.url.as_deref(),
-        );
-        each(
-            format!("calendar[{i}].client_secret"),
-            c.client_secret.as_ref(),
-            None,
-        );
-    }
-    for (i, c) in config.crms.iter().enumerate() {
-        for (name, reference) in [("api_key", &c.api_key), ("token", &c.token)] {
-            each(
-                format!("crm[{i}].{name}"),
-                reference.as_ref(),
-                c.url.as_deref(),
-            );
-        }
-        if let Some(webhook) = &c.webhook {
-            let key = format!("crm[{i}].webhook");
-            // The webhook is itself the URL the secret travels in.
-            match resolve(webhook, &config.base_dir) {
-                Ok(url) => each(key, Some(webhook), Some(url.expose())),
-                Err(_) => each(key, Some(webhook), None),
-            }
-        }
-    }
-    if let Some(g) = &config.google {
-        let api = g.api_url.as_deref();
-        each(
-            "google.client_secret".into(),
-            g.client_secret.as_ref(),
-            g.token_url.as_deref().or(api),
-        );
-        each(
-            "google.service_account_key".into(),
-            g.service_account_key.as_ref(),
-            g.token_url.as_deref(),
-        );
-    }
-    if let Some(m) = &config.microsoft {
-        each(
-            "microsoft.client_secret".into(),
-            m.client_secret.as_ref(),
-            m.login_url.as_deref(),
-        );
-    }
-    if let Some(smtp) = config.email.as_ref().and_then(|e| e.smtp.as_ref()) {
-        // SMTP without TLS is already allowed only to 127.0.0.1.
-        each("email.smtp.password".into(), smtp.password.as_ref(), None);
     }
     problems
 }

@@ -191,7 +191,7 @@ impl Store {
         self.conn.execute(
             "INSERT INTO sources (id, kind, last_error, last_error_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET kind = ?2, last_error = ?3, last_error_at = ?4",
-            params![id, kind, crate::secrets::scrub(error), format_utc(now)],
+            params![id, kind, error, format_utc(now)],
         )?;
         Ok(())
     }
